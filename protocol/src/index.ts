@@ -1,0 +1,184 @@
+/**
+ * The chat wire contract, shared by the server, the browser client, the tests and the benchmarks.
+ *
+ * Names here are fixed: other clients rely on them. Extend (new optional fields, new events,
+ * new error codes) and bump PROTOCOL_VERSION on breaking changes; never rename.
+ */
+import { z } from "zod";
+
+export const PROTOCOL_VERSION = 1;
+
+/** Every error ack carries one of these codes. */
+export const ErrorCode = {
+  InvalidPayload: "invalid_payload",
+  NotInRoom: "not_in_room",
+  RateLimited: "rate_limited",
+  Unavailable: "unavailable",
+  ServerFull: "server_full",
+  Draining: "draining",
+  Unauthorized: "unauthorized",
+  NameTaken: "name_taken",
+  TooManyRooms: "too_many_rooms",
+  Internal: "internal",
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Hard upper bounds of the protocol; a server may configure lower ones. */
+export const Limits = {
+  nameLength: 32,
+  roomLength: 40,
+  textLength: 4000,
+  clientIdLength: 64,
+  tokenLength: 1024,
+} as const;
+
+// Letters, digits and "-_" only: a room name ends up in Redis keys, URLs and log lines.
+export const ROOM_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
+// Printable names: no control characters, no bidi overrides that could spoof other users.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
+const UNSAFE_NAME = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
+export const roomSchema = z
+  .string()
+  .min(1)
+  .max(Limits.roomLength)
+  .regex(ROOM_PATTERN, "room names use a-z, 0-9, '-' and '_'");
+export const nameSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(Limits.nameLength)
+  .refine((s) => !UNSAFE_NAME.test(s), "names cannot contain control characters");
+export const clientIdSchema = z
+  .string()
+  .min(8)
+  .max(Limits.clientIdLength)
+  .regex(/^[A-Za-z0-9_-]+$/, "clientId uses A-Z, a-z, 0-9, '-' and '_'");
+export const textSchema = z
+  .string()
+  .min(1)
+  .max(Limits.textLength)
+  .refine((s) => s.trim().length > 0, "text cannot be blank");
+
+export const handshakeAuthSchema = z.object({
+  name: nameSchema.optional(),
+  token: z.string().max(Limits.tokenLength).optional(),
+  protocol: z.number().int().optional(),
+});
+export const joinSchema = z.object({
+  room: roomSchema,
+  since: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+});
+export const leaveSchema = z.object({ room: roomSchema });
+export const sendSchema = z.object({ room: roomSchema, text: textSchema, clientId: clientIdSchema });
+export const typingSchema = z.object({ room: roomSchema, typing: z.boolean() });
+
+export type HandshakeAuth = z.infer<typeof handshakeAuthSchema>;
+export type JoinRequest = z.infer<typeof joinSchema>;
+export type LeaveRequest = z.infer<typeof leaveSchema>;
+export type SendRequest = z.infer<typeof sendSchema>;
+export type TypingRequest = z.infer<typeof typingSchema>;
+
+export interface User {
+  id: string;
+  name: string;
+}
+
+export interface ChatMessage {
+  /** Globally unique: `${room}:${seq}`. */
+  id: string;
+  /** Per-room, gapless, strictly increasing, assigned atomically with storage. */
+  seq: number;
+  room: string;
+  author: User;
+  text: string;
+  clientId: string;
+  /** Epoch ms, taken from the store's clock so that all pods agree. */
+  ts: number;
+}
+
+export interface JoinResult {
+  room: string;
+  /** In `seq` order. */
+  messages: ChatMessage[];
+  /** The room's latest `seq` (0 when empty). */
+  cursor: number;
+  presence: User[];
+  /** True when `since` pointed below the oldest kept message: `messages` is then the latest page and the client should reset the room. */
+  trimmed: boolean;
+}
+
+export interface Session {
+  /** Signed; send it back as `auth.token` to keep this identity on any pod. */
+  token: string;
+  user: User;
+  /** The pod serving this connection (extension). */
+  pod: string;
+  protocol: number;
+}
+
+export interface Presence {
+  room: string;
+  users: User[];
+}
+
+export interface Typing {
+  room: string;
+  user: User;
+  typing: boolean;
+}
+
+export interface Draining {
+  /** Epoch ms by which the server closes this socket if the client has not moved. */
+  deadline: number;
+}
+
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+  /** Present with `rate_limited`. */
+  retryAfterMs?: number;
+}
+
+export type Response<T> = { ok: true; data: T } | { ok: false; error: ErrorBody };
+export type Ack<T> = (res: Response<T>) => void;
+
+export interface ClientToServerEvents {
+  "room:join": (req: JoinRequest, ack: Ack<JoinResult>) => void;
+  "room:leave": (req: LeaveRequest, ack: Ack<{ room: string }>) => void;
+  "message:send": (req: SendRequest, ack: Ack<ChatMessage>) => void;
+  typing: (req: TypingRequest) => void;
+}
+
+export interface ServerToClientEvents {
+  session: (session: Session) => void;
+  message: (message: ChatMessage) => void;
+  presence: (presence: Presence) => void;
+  typing: (typing: Typing) => void;
+  "server:draining": (draining: Draining) => void;
+}
+
+/** Body of an HTTP 503 refusing a handshake, and `data` of a `connect_error` from the server. */
+export interface RefusalBody {
+  code: ErrorCode;
+  message: string;
+}
+
+export const ok = <T>(data: T): Response<T> => ({ ok: true, data });
+
+export const fail = (code: ErrorCode, message: string, retryAfterMs?: number): { ok: false; error: ErrorBody } => ({
+  ok: false,
+  error: retryAfterMs === undefined ? { code, message } : { code, message, retryAfterMs },
+});
+
+/** Validate an incoming payload; the failure is an `invalid_payload` response naming the first bad field. */
+export function parsePayload<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+): { ok: true; data: z.infer<S> } | { ok: false; error: ErrorBody } {
+  const result = schema.safeParse(value);
+  if (result.success) return { ok: true, data: result.data };
+  const issue = result.error.issues[0];
+  const where = issue && issue.path.length > 0 ? `${issue.path.join(".")}: ` : "";
+  return fail(ErrorCode.InvalidPayload, `${where}${issue?.message ?? "invalid payload"}`);
+}

@@ -1,0 +1,109 @@
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import { fileURLToPath } from "node:url";
+import { z } from "zod";
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const ms = (def: number, min = 0) => int(min).default(def);
+const list = z
+  .string()
+  .optional()
+  .transform((s) =>
+    (s ?? "")
+      .split(",")
+      .map((x) => x.trim())
+      .filter(Boolean),
+  );
+
+/**
+ * Every environment variable the server reads, with its default. This schema is the only place
+ * env is read; the k8s policy tests check that manifests set no variable missing from it.
+ */
+export const envSchema = z
+  .object({
+    PORT: int(0, 65535).default(8080),
+    HOST: z.string().default("0.0.0.0"),
+    POD_NAME: z.string().min(1).default(hostname()),
+    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    /** Unset (with REDIS_CLUSTER_NODES unset too): in-memory stores, one pod. */
+    REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+    /** Comma-separated host:port seeds of a Redis Cluster; takes the place of REDIS_URL. */
+    REDIS_CLUSTER_NODES: list,
+    /** HMAC key for session tokens; every pod of one deployment needs the same value. */
+    SESSION_SECRET: z.string().min(16, "SESSION_SECRET must be at least 16 characters").optional(),
+    SESSION_TTL_MS: ms(7 * 24 * 3600_000, 60_000),
+    HISTORY_LIMIT: int(1, 1_000_000).default(1000),
+    HISTORY_PAGE: int(1, 1000).default(50),
+    /** How long a clientId is remembered for retries. */
+    IDEMPOTENCY_TTL_MS: ms(24 * 3600_000, 1000),
+    PRESENCE_TTL_MS: ms(15_000, 1000),
+    MAX_CONNECTIONS: int(1).default(10_000),
+    /** Readiness returns once connections fall to this mark (default 90% of MAX_CONNECTIONS). */
+    MAX_CONNECTIONS_LOW_WATER: int(0).optional(),
+    DRAIN_WINDOW_MS: ms(10_000),
+    HANDOVER_TIMEOUT_MS: ms(5_000),
+    SHUTDOWN_TIMEOUT_MS: ms(25_000, 1000),
+    PING_INTERVAL_MS: ms(25_000, 1000),
+    PING_TIMEOUT_MS: ms(20_000, 1000),
+    MAX_TEXT_LENGTH: int(1, 4000).default(2000),
+    MAX_PAYLOAD_BYTES: int(1024, 1_048_576).default(16_384),
+    MAX_ROOMS_PER_SOCKET: int(1, 1000).default(50),
+    /** Origins allowed to open a socket; empty = same origin only; "*" = any. */
+    ALLOWED_ORIGINS: list,
+    /** Directory of the built client; the default is the workspace's client/dist. */
+    CLIENT_DIR: z.string().default(fileURLToPath(new URL("../../client/dist", import.meta.url))),
+  })
+  .superRefine((env, ctx) => {
+    if (env.DRAIN_WINDOW_MS + env.HANDOVER_TIMEOUT_MS >= env.SHUTDOWN_TIMEOUT_MS) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["SHUTDOWN_TIMEOUT_MS"],
+        message: "must exceed DRAIN_WINDOW_MS + HANDOVER_TIMEOUT_MS so every client gets its full handover",
+      });
+    }
+    const lowWater = env.MAX_CONNECTIONS_LOW_WATER;
+    if (lowWater !== undefined && lowWater >= env.MAX_CONNECTIONS) {
+      ctx.addIssue({ code: "custom", path: ["MAX_CONNECTIONS_LOW_WATER"], message: "must be below MAX_CONNECTIONS" });
+    }
+    const shared = env.REDIS_URL !== undefined || env.REDIS_CLUSTER_NODES.length > 0;
+    if (shared && env.SESSION_SECRET === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["SESSION_SECRET"],
+        message: "is required with Redis: every pod must verify the others' session tokens",
+      });
+    }
+  });
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config extends Omit<Env, "SESSION_SECRET" | "MAX_CONNECTIONS_LOW_WATER"> {
+  SESSION_SECRET: string;
+  MAX_CONNECTIONS_LOW_WATER: number;
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Parse the environment; a bad value throws one error listing every problem. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const known = Object.fromEntries(Object.keys(envSchema.innerType().shape).map((k) => [k, env[k]]));
+  // An empty variable means "use the default", as in most deployment tools.
+  for (const k of Object.keys(known)) if (known[k] === "") delete known[k];
+  const parsed = envSchema.safeParse(known);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
+  }
+  const e = parsed.data;
+  return {
+    ...e,
+    // Embedded mode has one pod, so a per-process secret is enough.
+    SESSION_SECRET: e.SESSION_SECRET ?? randomBytes(32).toString("hex"),
+    MAX_CONNECTIONS_LOW_WATER: e.MAX_CONNECTIONS_LOW_WATER ?? Math.floor(e.MAX_CONNECTIONS * 0.9),
+  };
+}
+
+/** Names of all variables the server reads (for the manifests' drift test). */
+export const ENV_NAMES = Object.keys(envSchema.innerType().shape);
