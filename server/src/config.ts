@@ -23,6 +23,8 @@ export const envSchema = z
   .object({
     PORT: int(0, 65535).default(8080),
     HOST: z.string().default("0.0.0.0"),
+    /** Metrics and the preStop drain hook; never exposed through a Service or Ingress. */
+    ADMIN_PORT: int(0, 65535).default(9090),
     POD_NAME: z.string().min(1).default(hostname()),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     /** Unset (with REDIS_CLUSTER_NODES unset too): in-memory stores, one pod. */
@@ -88,7 +90,7 @@ export class ConfigError extends Error {
 
 /** Parse the environment; a bad value throws one error listing every problem. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const known = Object.fromEntries(Object.keys(envSchema.innerType().shape).map((k) => [k, env[k]]));
+  const known = Object.fromEntries(Object.keys(envSchema.shape).map((k) => [k, env[k]]));
   // An empty variable means "use the default", as in most deployment tools.
   for (const k of Object.keys(known)) if (known[k] === "") delete known[k];
   const parsed = envSchema.safeParse(known);
@@ -106,4 +108,4 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 }
 
 /** Names of all variables the server reads (for the manifests' drift test). */
-export const ENV_NAMES = Object.keys(envSchema.innerType().shape);
+export const ENV_NAMES = Object.keys(envSchema.shape);

@@ -1,0 +1,198 @@
+import { createServer, type Server as HttpServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
+import { PROTOCOL_VERSION, type RefusalBody } from "@chat/protocol";
+import { createShardedAdapter } from "@socket.io/redis-adapter";
+import { Server as Engine } from "engine.io";
+import { Server } from "socket.io";
+import type { Config } from "./config.js";
+import { createMetrics } from "./http/metrics.js";
+import { originAllowed } from "./http/origin.js";
+import { adminRoutes, publicRoutes } from "./http/routes.js";
+import { Drainer } from "./lifecycle/drain.js";
+import { Lifecycle } from "./lifecycle/lifecycle.js";
+import { Tasks } from "./lifecycle/tasks.js";
+import type { Logger } from "./logger.js";
+import { authenticate } from "./realtime/auth.js";
+import { registerChatHandlers } from "./realtime/chat-handlers.js";
+import { PresenceTracker } from "./realtime/presence.js";
+import { SessionTokens } from "./realtime/session-token.js";
+import type { ChatServer } from "./realtime/types.js";
+import type { RedisConnections } from "./stores/redis-connection.js";
+import type { Stores } from "./stores/types.js";
+
+export interface AppDeps {
+  config: Config;
+  log: Logger;
+  stores: Stores;
+  /** Absent in embedded mode: in-memory stores and the in-memory adapter, one pod. */
+  redis?: RedisConnections;
+}
+
+export interface App {
+  io: ChatServer;
+  lifecycle: Lifecycle;
+  /** Bind both ports; resolves with the ports actually bound (0 picks free ones). */
+  listen(): Promise<{ port: number; adminPort: number }>;
+  /** Start the graceful drain (idempotent); resolves when every client is gone. */
+  drain(): Promise<void>;
+  /** Resolves when a drain, however started (signal or /drain), has finished. */
+  drained: Promise<void>;
+  /** Close servers, timers and Redis. */
+  close(): Promise<void>;
+}
+
+const SOCKET_PATH = "/socket.io/";
+
+/** One chat pod: HTTP routes, the Socket.IO server behind a readiness gate, and the drain. */
+export function createApp({ config, log, stores, redis }: AppDeps): App {
+  const lifecycle = new Lifecycle(
+    { maxConnections: config.MAX_CONNECTIONS, lowWater: config.MAX_CONNECTIONS_LOW_WATER },
+    redis !== undefined,
+  );
+  lifecycle.on("change", (r) => log.info({ readiness: r }, `readiness: ${r.ready ? "ready" : r.reasons.join(",")}`));
+  const metrics = createMetrics(lifecycle);
+  const tokens = new SessionTokens(config.SESSION_SECRET, config.SESSION_TTL_MS);
+  const tasks = new Tasks();
+
+  const engine = new Engine({
+    pingInterval: config.PING_INTERVAL_MS,
+    pingTimeout: config.PING_TIMEOUT_MS,
+    maxHttpBufferSize: config.MAX_PAYLOAD_BYTES,
+    perMessageDeflate: false,
+    cors: { origin: config.ALLOWED_ORIGINS.includes("*") ? true : config.ALLOWED_ORIGINS, credentials: true },
+    allowRequest: (req, callback) => {
+      const allowed = originAllowed(req, config.ALLOWED_ORIGINS);
+      if (!allowed) metrics.handshakes.inc({ result: "refused", reason: "origin" });
+      callback(allowed ? null : "origin not allowed", allowed);
+    },
+  });
+  const io: ChatServer = new Server({
+    serveClient: false,
+    adapter: redis ? createShardedAdapter(redis.client, redis.subscriber, { subscriptionMode: "dynamic" }) : undefined,
+  });
+  io.bind(engine as never);
+  engine.on("connection", (conn: { once(event: "close", fn: () => void): void }) => {
+    lifecycle.connectionOpened();
+    metrics.handshakes.inc({ result: "accepted", reason: "ok" });
+    conn.once("close", () => lifecycle.connectionClosed());
+  });
+
+  const presence = new PresenceTracker(io, stores.presence, log, Math.max(200, Math.floor(config.PRESENCE_TTL_MS / 3)));
+  const drainer = new Drainer(io, lifecycle, tasks, config, log);
+  io.use(authenticate(tokens));
+  io.on("connection", (socket) => {
+    registerChatHandlers(socket, {
+      io,
+      messages: stores.messages,
+      presence,
+      config,
+      log,
+      metrics,
+      tasks,
+      storeUp: () => redis?.isUp() ?? true,
+    });
+    let lastCounted = "";
+    socket.onAnyOutgoing((event, payload: { id?: string; ts?: number }) => {
+      if (event !== "message") return;
+      metrics.countDelivery();
+      // Once per message per pod is enough for the histogram and keeps fan-out cheap.
+      if (payload.id !== lastCounted && payload.ts) {
+        lastCounted = payload.id ?? "";
+        metrics.deliveryLatency.observe(Math.max(0, Date.now() - payload.ts) / 1000);
+      }
+    });
+    if (drainer.draining) drainer.notifyLate(socket);
+  });
+  redis?.watch((up) => lifecycle.setRedisUp(up));
+
+  const refuse = (reason: RefusalBody) => {
+    metrics.handshakes.inc({ result: "refused", reason: reason.code });
+    return JSON.stringify({ error: reason });
+  };
+  const isHandshake = (url: string) => !new URL(url, "http://x").searchParams.has("sid");
+
+  const app = publicRoutes(lifecycle, config.POD_NAME, config.CLIENT_DIR);
+  const server: HttpServer = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const url = req.url ?? "/";
+    if (!url.startsWith(SOCKET_PATH)) return app(req, res);
+    const refusal = isHandshake(url) ? lifecycle.refusal() : null;
+    if (refusal) {
+      // 503 (not engine.io's 403) so that load balancers retry on another pod.
+      res.writeHead(503, { "Content-Type": "application/json", "Retry-After": "1", "Cache-Control": "no-store" });
+      res.end(refuse(refusal));
+      return;
+    }
+    engine.handleRequest(req as never, res as never);
+  });
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = req.url ?? "/";
+    if (!url.startsWith(SOCKET_PATH)) return socket.destroy();
+    const refusal = isHandshake(url) ? lifecycle.refusal() : null;
+    if (refusal) {
+      const body = refuse(refusal);
+      socket.end(
+        `HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+      return;
+    }
+    engine.handleUpgrade(req as never, socket as never, head);
+  });
+  // Long-lived sockets must not be cut by Node's request timeouts; Socket.IO pings detect dead peers.
+  server.requestTimeout = 0;
+  server.headersTimeout = 20_000;
+  server.keepAliveTimeout = 65_000;
+
+  let drainStarted: { deadline: number } | undefined;
+  let markDrained: () => void = () => {};
+  const drained = new Promise<void>((resolve) => {
+    markDrained = resolve;
+  });
+  const drain = () => {
+    const done = drainer.start();
+    drainStarted ??= { deadline: drainer.startedAt + config.SHUTDOWN_TIMEOUT_MS };
+    void done.then(markDrained);
+    return done;
+  };
+  const admin = createServer(
+    adminRoutes(lifecycle, metrics, config.POD_NAME, async (delayMs) => {
+      lifecycle.stop();
+      if (delayMs > 0 && !drainer.draining) await new Promise((r) => setTimeout(r, delayMs));
+      void drain();
+      return drainStarted ?? { deadline: Date.now() + config.SHUTDOWN_TIMEOUT_MS };
+    }),
+  );
+
+  const bind = (srv: HttpServer, port: number) =>
+    new Promise<number>((resolve, reject) => {
+      srv.once("error", reject);
+      srv.listen(port, config.HOST, () => resolve((srv.address() as AddressInfo).port));
+    });
+
+  return {
+    io,
+    lifecycle,
+    async listen() {
+      const port = await bind(server, config.PORT);
+      const adminPort = await bind(admin, config.ADMIN_PORT);
+      presence.start();
+      lifecycle.started();
+      log.info({ port, adminPort, protocol: PROTOCOL_VERSION, redis: redis ? "on" : "off" }, "listening");
+      return { port, adminPort };
+    },
+    drain,
+    drained,
+    async close() {
+      presence.stop();
+      lifecycle.close();
+      metrics.stop();
+      io.disconnectSockets(true);
+      engine.close();
+      const closed = Promise.all([new Promise((r) => server.close(r)), new Promise((r) => admin.close(r))]);
+      server.closeAllConnections();
+      admin.closeAllConnections();
+      await closed;
+      await redis?.close();
+    },
+  };
+}

@@ -1,0 +1,37 @@
+import type { AppDeps } from "./app.js";
+import type { Config } from "./config.js";
+import type { Logger } from "./logger.js";
+import { MemoryMessageStore } from "./stores/memory-message-store.js";
+import { MemoryPresenceStore } from "./stores/memory-presence-store.js";
+import { connectRedis } from "./stores/redis-connection.js";
+import { RedisMessageStore } from "./stores/redis-message-store.js";
+import { RedisPresenceStore } from "./stores/redis-presence-store.js";
+import type { StoreLimits } from "./stores/types.js";
+
+/** Redis when configured (one instance or a cluster), otherwise the in-memory twins for one pod. */
+export function createDeps(config: Config, log: Logger): AppDeps {
+  const limits: StoreLimits = {
+    historyLimit: config.HISTORY_LIMIT,
+    historyPage: config.HISTORY_PAGE,
+    idempotencyTtlMs: config.IDEMPOTENCY_TTL_MS,
+    presenceTtlMs: config.PRESENCE_TTL_MS,
+  };
+  if (!config.REDIS_URL && config.REDIS_CLUSTER_NODES.length === 0) {
+    log.warn("no REDIS_URL: in-memory stores, single pod; history is lost on restart");
+    return {
+      config,
+      log,
+      stores: { messages: new MemoryMessageStore(limits), presence: new MemoryPresenceStore(limits) },
+    };
+  }
+  const redis = connectRedis(config, log);
+  return {
+    config,
+    log,
+    redis,
+    stores: {
+      messages: new RedisMessageStore(redis.client, limits),
+      presence: new RedisPresenceStore(redis.client, limits),
+    },
+  };
+}

@@ -1,0 +1,172 @@
+import { performance } from "node:perf_hooks";
+import {
+  type Ack,
+  type ChatMessage,
+  ErrorCode,
+  fail,
+  joinSchema,
+  leaveSchema,
+  ok,
+  PROTOCOL_VERSION,
+  parsePayload,
+  type Response,
+  sendSchema,
+  typingSchema,
+} from "@chat/protocol";
+import type { z } from "zod";
+import type { Config } from "../config.js";
+import type { Metrics } from "../http/metrics.js";
+import type { Tasks } from "../lifecycle/tasks.js";
+import type { Logger } from "../logger.js";
+import type { MessageStore } from "../stores/types.js";
+import type { PresenceTracker } from "./presence.js";
+import type { ChatServer, ChatSocket } from "./types.js";
+
+export interface HandlerDeps {
+  io: ChatServer;
+  messages: MessageStore;
+  presence: PresenceTracker;
+  config: Pick<Config, "POD_NAME" | "MAX_TEXT_LENGTH" | "MAX_ROOMS_PER_SOCKET">;
+  log: Logger;
+  metrics: Metrics;
+  tasks: Tasks;
+  /** False while a configured Redis is unreachable: failures are then `unavailable`, not `internal`. */
+  storeUp: () => boolean;
+}
+
+const TYPING_INTERVAL_MS = 1000;
+
+/** The chat events of one socket. Every payload is validated; every failure is an error ack. */
+export function registerChatHandlers(socket: ChatSocket, deps: HandlerDeps) {
+  const { io, messages, presence, config, log, metrics, tasks } = deps;
+  const { user } = socket.data;
+  const rooms = new Set<string>();
+  const lastTyping = new Map<string, number>();
+  const entry = (room: string) => ({ room, connId: socket.id, user });
+
+  const toFailure = (err: unknown, what: string): Response<never> => {
+    if (!deps.storeUp() || isConnectionError(err)) {
+      return fail(ErrorCode.Unavailable, `${what} failed: storage is unavailable, retry shortly`);
+    }
+    log.error({ err, user: user.id }, `${what} failed`);
+    return fail(ErrorCode.Internal, `${what} failed`);
+  };
+
+  /** Validate, run, and always answer: a thrown error becomes an error ack, never a crash. */
+  function handle<S extends z.ZodType, T>(
+    event: string,
+    schema: S,
+    run: (req: z.infer<S>) => Promise<Response<T>>,
+  ): (payload: unknown, ack?: unknown) => void {
+    return (payload, ack) => {
+      const reply: Ack<T> = typeof ack === "function" ? (ack as Ack<T>) : () => {};
+      const parsed = parsePayload(schema, payload);
+      if (!parsed.ok) {
+        reply(parsed);
+        return;
+      }
+      void tasks.track(run(parsed.data).then(reply, (err: unknown) => reply(toFailure(err, event))));
+    };
+  }
+
+  socket.emit("session", { token: socket.data.token, user, pod: config.POD_NAME, protocol: PROTOCOL_VERSION });
+
+  socket.on(
+    "room:join",
+    handle("room:join", joinSchema, async ({ room, since }) => {
+      const isNew = !rooms.has(room);
+      if (isNew && rooms.size >= config.MAX_ROOMS_PER_SOCKET) {
+        return fail(ErrorCode.TooManyRooms, `at most ${config.MAX_ROOMS_PER_SOCKET} rooms per connection`);
+      }
+      // Subscribe before reading history: a message stored in between arrives twice (the client
+      // dedupes by seq) instead of not at all.
+      await socket.join(room);
+      rooms.add(room);
+      try {
+        const [history, users] = await Promise.all([
+          messages.history(room, since),
+          isNew ? presence.join(entry(room)) : presence.list(room),
+        ]);
+        return ok({ room, ...history, presence: users });
+      } catch (err) {
+        if (isNew) {
+          rooms.delete(room);
+          await socket.leave(room);
+          // The store may be down too; an entry left behind expires with its TTL.
+          await presence.leave(entry(room)).catch(() => {});
+        }
+        throw err;
+      }
+    }),
+  );
+
+  socket.on(
+    "room:leave",
+    handle("room:leave", leaveSchema, async ({ room }) => {
+      if (rooms.delete(room)) {
+        await socket.leave(room);
+        await presence.leave(entry(room));
+      }
+      return ok({ room });
+    }),
+  );
+
+  socket.on(
+    "message:send",
+    handle("message:send", sendSchema, async ({ room, text, clientId }): Promise<Response<ChatMessage>> => {
+      if (!rooms.has(room)) {
+        metrics.received.inc({ outcome: "rejected" });
+        return fail(ErrorCode.NotInRoom, `join ${room} before sending to it`);
+      }
+      if (text.length > config.MAX_TEXT_LENGTH) {
+        metrics.received.inc({ outcome: "rejected" });
+        return fail(ErrorCode.InvalidPayload, `text: at most ${config.MAX_TEXT_LENGTH} characters`);
+      }
+      const started = performance.now();
+      let stored: Awaited<ReturnType<MessageStore["append"]>>;
+      try {
+        stored = await messages.append({ room, author: user, text, clientId });
+      } catch (err) {
+        metrics.received.inc({ outcome: "failed" });
+        throw err;
+      }
+      metrics.storeLatency.observe((performance.now() - started) / 1000);
+      metrics.received.inc({ outcome: stored.duplicate ? "duplicate" : "stored" });
+      // A retry returns the original and broadcasts nothing: everyone already has it (or fills the hole).
+      if (!stored.duplicate) io.to(room).emit("message", stored.message);
+      return ok(stored.message);
+    }),
+  );
+
+  socket.on("typing", (payload: unknown) => {
+    const parsed = parsePayload(typingSchema, payload);
+    if (!parsed.ok || !rooms.has(parsed.data.room)) return;
+    const { room, typing } = parsed.data;
+    const now = Date.now();
+    // "Still typing" is sent at most once a second per room; "stopped" always goes through.
+    if (typing && now - (lastTyping.get(room) ?? 0) < TYPING_INTERVAL_MS) return;
+    lastTyping.set(room, typing ? now : 0);
+    socket.to(room).emit("typing", { room, user, typing });
+  });
+
+  socket.on("disconnect", () => {
+    for (const room of rooms) {
+      socket.to(room).emit("typing", { room, user, typing: false });
+      tasks.track(presence.leave(entry(room))).catch((err: unknown) => {
+        log.debug({ err: (err as Error).message, room }, "presence cleanup failed; the entry will expire");
+      });
+    }
+    rooms.clear();
+  });
+}
+
+/** ioredis errors that mean "Redis is not reachable right now". */
+export function isConnectionError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  return (
+    err.name === "MaxRetriesPerRequestError" ||
+    /Connection is closed|Stream isn't writeable|enableOfflineQueue|ECONNREFUSED|ECONNRESET|ETIMEDOUT|Failed to refresh slots cache|CLUSTERDOWN|TRYAGAIN/.test(
+      err.message,
+    )
+  );
+}

@@ -1,0 +1,84 @@
+import type { User } from "@chat/protocol";
+import type { Logger } from "../logger.js";
+import type { PresenceEntry, PresenceStore } from "../stores/types.js";
+import type { ChatServer } from "./types.js";
+
+/**
+ * This pod's share of presence: the entries it holds, a heartbeat that keeps them alive in the
+ * shared store, and a sweep that tells local sockets when other pods' entries expire (a pod
+ * killed with SIGKILL never says goodbye). A ghost is gone within PRESENCE_TTL_MS + one interval.
+ */
+export class PresenceTracker {
+  /** room -> socket id -> entry */
+  private readonly local = new Map<string, Map<string, PresenceEntry>>();
+  /** The list local sockets last saw, per room, to send only changes. */
+  private readonly shown = new Map<string, string>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly io: ChatServer,
+    private readonly store: PresenceStore,
+    private readonly log: Logger,
+    private readonly intervalMs: number,
+  ) {}
+
+  start() {
+    this.timer = setInterval(() => void this.tick(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  stop() {
+    clearInterval(this.timer);
+  }
+
+  async join(entry: PresenceEntry): Promise<User[]> {
+    const members = this.local.get(entry.room) ?? new Map<string, PresenceEntry>();
+    this.local.set(entry.room, members);
+    members.set(entry.connId, entry);
+    await this.store.add(entry);
+    return this.publish(entry.room);
+  }
+
+  async leave(entry: PresenceEntry): Promise<void> {
+    const members = this.local.get(entry.room);
+    members?.delete(entry.connId);
+    if (members?.size === 0) {
+      this.local.delete(entry.room);
+      this.shown.delete(entry.room);
+    }
+    await this.store.remove(entry);
+    await this.publish(entry.room);
+  }
+
+  list(room: string): Promise<User[]> {
+    return this.store.list(room);
+  }
+
+  /** Read the room's list and send it to every member on every pod. */
+  private async publish(room: string): Promise<User[]> {
+    const users = await this.store.list(room);
+    if (this.local.has(room)) this.shown.set(room, signature(users));
+    this.io.to(room).emit("presence", { room, users });
+    return users;
+  }
+
+  private async tick() {
+    const entries = [...this.local.values()].flatMap((m) => [...m.values()]);
+    try {
+      await this.store.refresh(entries);
+      await Promise.all(
+        [...this.local.keys()].map(async (room) => {
+          const users = await this.store.list(room);
+          const sig = signature(users);
+          if (this.shown.get(room) === sig) return;
+          this.shown.set(room, sig);
+          this.io.local.to(room).emit("presence", { room, users });
+        }),
+      );
+    } catch (err) {
+      this.log.debug({ err: (err as Error).message }, "presence heartbeat failed");
+    }
+  }
+}
+
+const signature = (users: User[]) => users.map((u) => `${u.id}\u0000${u.name}`).join("\u0001");

@@ -1,0 +1,10 @@
+import type { ClientToServerEvents, ServerToClientEvents, User } from "@chat/protocol";
+import type { Server, Socket } from "socket.io";
+
+export interface SocketData {
+  user: User;
+  token: string;
+}
+
+export type ChatServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+export type ChatSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;

@@ -1,0 +1,56 @@
+import type { ChatMessage } from "@chat/protocol";
+import type { AppendInput, AppendResult, HistoryResult, MessageStore, StoreLimits } from "./types.js";
+
+interface RoomLog {
+  seq: number;
+  /** The newest `historyLimit` messages, oldest first. */
+  messages: ChatMessage[];
+}
+
+/** Single-process twin of the Redis message store, with the same semantics. */
+export class MemoryMessageStore implements MessageStore {
+  private readonly rooms = new Map<string, RoomLog>();
+  private readonly clientIds = new Map<string, { message: ChatMessage; expiresAt: number }>();
+  private appendsSinceSweep = 0;
+
+  constructor(
+    private readonly limits: Pick<StoreLimits, "historyLimit" | "historyPage" | "idempotencyTtlMs">,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async append({ room, author, text, clientId }: AppendInput): Promise<AppendResult> {
+    const key = `${room}\u0000${author.id}\u0000${clientId}`;
+    const now = this.now();
+    const seen = this.clientIds.get(key);
+    if (seen && seen.expiresAt > now) return { message: seen.message, duplicate: true };
+
+    const log = this.rooms.get(room) ?? { seq: 0, messages: [] };
+    this.rooms.set(room, log);
+    const seq = log.seq + 1;
+    log.seq = seq;
+    const message: ChatMessage = { id: `${room}:${seq}`, seq, room, author, text, clientId, ts: now };
+    log.messages.push(message);
+    if (log.messages.length > this.limits.historyLimit) log.messages.shift();
+    this.clientIds.set(key, { message, expiresAt: now + this.limits.idempotencyTtlMs });
+    if (++this.appendsSinceSweep >= 1000) this.sweep(now);
+    return { message, duplicate: false };
+  }
+
+  async history(room: string, since?: number): Promise<HistoryResult> {
+    const log = this.rooms.get(room);
+    const cursor = log?.seq ?? 0;
+    const messages = log?.messages ?? [];
+    const latestPage = () => messages.slice(-this.limits.historyPage);
+    if (since === undefined) return { messages: latestPage(), cursor, trimmed: false };
+    if (since === cursor) return { messages: [], cursor, trimmed: false };
+    const oldest = messages[0]?.seq ?? cursor + 1;
+    // A cursor from the future means the store lost its history: the client must reset too.
+    if (since > cursor || oldest > since + 1) return { messages: latestPage(), cursor, trimmed: true };
+    return { messages: messages.slice(since + 1 - oldest), cursor, trimmed: false };
+  }
+
+  private sweep(now: number) {
+    this.appendsSinceSweep = 0;
+    for (const [key, entry] of this.clientIds) if (entry.expiresAt <= now) this.clientIds.delete(key);
+  }
+}

@@ -1,0 +1,46 @@
+import type { User } from "@chat/protocol";
+import { distinctUsers } from "./presence-order.js";
+import type { PresenceEntry, PresenceStore, StoreLimits } from "./types.js";
+
+/** Single-process twin of the Redis presence store: entries expire unless refreshed. */
+export class MemoryPresenceStore implements PresenceStore {
+  /** room -> connId -> entry. */
+  private readonly rooms = new Map<string, Map<string, { user: User; expiresAt: number }>>();
+
+  constructor(
+    private readonly limits: Pick<StoreLimits, "presenceTtlMs">,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async add({ room, connId, user }: PresenceEntry): Promise<void> {
+    const members = this.rooms.get(room) ?? new Map();
+    this.rooms.set(room, members);
+    members.set(connId, { user, expiresAt: this.now() + this.limits.presenceTtlMs });
+  }
+
+  async remove({ room, connId }: PresenceEntry): Promise<void> {
+    const members = this.rooms.get(room);
+    members?.delete(connId);
+    if (members?.size === 0) this.rooms.delete(room);
+  }
+
+  async refresh(entries: PresenceEntry[]): Promise<void> {
+    const expiresAt = this.now() + this.limits.presenceTtlMs;
+    for (const { room, connId } of entries) {
+      const member = this.rooms.get(room)?.get(connId);
+      if (member) member.expiresAt = expiresAt;
+    }
+  }
+
+  async list(room: string): Promise<User[]> {
+    const members = this.rooms.get(room);
+    if (!members) return [];
+    const now = this.now();
+    const users: User[] = [];
+    for (const [connId, { user, expiresAt }] of members) {
+      if (expiresAt <= now) members.delete(connId);
+      else users.push(user);
+    }
+    return distinctUsers(users);
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Lua scripts: each runs atomically inside Redis and touches only the keys of one room (one hash
+ * slot). Timestamps come from Redis' clock so that every pod agrees on them.
+ */
+const NOW_MS = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
+/**
+ * KEYS: seq, log, clientId key. ARGV: room, authorId, authorName, text, clientId, historyLimit, idempotencyTtlMs.
+ * Returns {stored (1|0), messageJson}. The stream entry id is `<seq>-0`, so XRANGE by seq is direct.
+ */
+export const APPEND = `
+local prev = redis.call('GET', KEYS[3])
+if prev then return {0, prev} end
+${NOW_MS}
+local seq = redis.call('INCR', KEYS[1])
+local msg = cjson.encode({
+  id = ARGV[1] .. ':' .. seq, seq = seq, room = ARGV[1],
+  author = { id = ARGV[2], name = ARGV[3] },
+  text = ARGV[4], clientId = ARGV[5], ts = now,
+})
+redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[6], seq .. '-0', 'm', msg)
+redis.call('SET', KEYS[3], msg, 'PX', ARGV[7])
+return {1, msg}
+`;
+
+/**
+ * KEYS: seq, log. ARGV: since (-1 = latest page), historyPage, historyLimit.
+ * Returns {cursor, trimmed (1|0), {entry...}} with entries oldest first for a range and newest
+ * first for a page (the caller reverses), each entry {id, {'m', json}}.
+ */
+export const HISTORY = `
+local cursor = tonumber(redis.call('GET', KEYS[1]) or '0')
+local since = tonumber(ARGV[1])
+if since < 0 then
+  return {cursor, 0, redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', ARGV[2])}
+end
+if since == cursor then return {cursor, 0, {}} end
+local first = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)[1]
+local oldest = cursor + 1
+if first then oldest = tonumber(string.match(first[1], '^(%d+)')) end
+if since > cursor or oldest > since + 1 then
+  return {cursor, 1, redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', ARGV[2])}
+end
+return {cursor, 0, redis.call('XRANGE', KEYS[2], (since + 1) .. '-0', '+', 'COUNT', ARGV[3])}
+`;
+
+/** KEYS: presence. ARGV: ttlMs, member... Adds or refreshes members with score = expiry. */
+export const PRESENCE_TOUCH = `
+${NOW_MS}
+local expires = now + tonumber(ARGV[1])
+for i = 2, #ARGV do redis.call('ZADD', KEYS[1], expires, ARGV[i]) end
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]) * 2)
+return #ARGV - 1
+`;
+
+/** KEYS: presence. ARGV: ttlMs, member... Refreshes only members still present (XX). */
+export const PRESENCE_REFRESH = `
+${NOW_MS}
+local expires = now + tonumber(ARGV[1])
+for i = 2, #ARGV do redis.call('ZADD', KEYS[1], 'XX', expires, ARGV[i]) end
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]) * 2) end
+return #ARGV - 1
+`;
+
+/** KEYS: presence. Drops expired members and returns the live ones, oldest first. */
+export const PRESENCE_LIST = `
+${NOW_MS}
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+return redis.call('ZRANGE', KEYS[1], 0, -1)
+`;

@@ -1,0 +1,49 @@
+import { startRedis } from "@chat/testkit";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll } from "vitest";
+import { MemoryMessageStore } from "./memory-message-store.js";
+import { MemoryPresenceStore } from "./memory-presence-store.js";
+import { RedisMessageStore } from "./redis-message-store.js";
+import { RedisPresenceStore } from "./redis-presence-store.js";
+import { storeSuite, suiteLimits } from "./store-suite.js";
+
+// The in-memory twin runs on a fake clock; Redis uses its own clock, so it waits for real.
+let fakeNow = 1_000_000;
+storeSuite(
+  "memory",
+  async () => {
+    const now = () => fakeNow;
+    const stores = {
+      messages: new MemoryMessageStore(suiteLimits, now),
+      presence: new MemoryPresenceStore(suiteLimits, now),
+    };
+    return { stores, room: (name) => name };
+  },
+  async (ms) => {
+    fakeNow += ms;
+  },
+);
+
+let redis: Awaited<ReturnType<typeof startRedis>>;
+let client: Redis;
+let prefix = 0;
+beforeAll(async () => {
+  redis = await startRedis();
+  client = new Redis(redis.url);
+});
+afterAll(async () => {
+  client?.disconnect();
+  await redis?.destroy();
+});
+storeSuite(
+  "redis",
+  async () => {
+    const p = `t${++prefix}-`;
+    const stores = {
+      messages: new RedisMessageStore(client, suiteLimits),
+      presence: new RedisPresenceStore(client, suiteLimits),
+    };
+    return { stores, room: (name) => `${p}${name}` };
+  },
+  (ms) => new Promise((r) => setTimeout(r, ms)),
+);
