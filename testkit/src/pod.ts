@@ -18,6 +18,8 @@ export interface PodHandle {
   name: string;
   port: number;
   url: string;
+  /** Metrics and /drain (ADMIN_PORT). */
+  adminUrl: string;
   proc: Managed;
   exited: Promise<number | string>;
   /** Send a signal (default SIGTERM) without waiting. */
@@ -33,6 +35,7 @@ let counter = 0;
 export async function startPod(opts: PodOptions = {}): Promise<PodHandle> {
   if (!existsSync(SERVER_ENTRY)) throw new Error(`${SERVER_ENTRY} is missing: run 'pnpm build' first`);
   const port = opts.port ?? (await freePort());
+  const adminPort = await freePort();
   const name = opts.name ?? `pod-${process.pid}-${++counter}`;
   const proc = spawnManaged(process.execPath, [SERVER_ENTRY], {
     env: {
@@ -40,6 +43,7 @@ export async function startPod(opts: PodOptions = {}): Promise<PodHandle> {
       LOG_LEVEL: "warn",
       ...opts.env,
       PORT: String(port),
+      ADMIN_PORT: String(adminPort),
       HOST: "127.0.0.1",
       POD_NAME: name,
     },
@@ -49,6 +53,7 @@ export async function startPod(opts: PodOptions = {}): Promise<PodHandle> {
     name,
     port,
     url,
+    adminUrl: `http://127.0.0.1:${adminPort}`,
     proc,
     exited: proc.exited,
     signal: (sig = "SIGTERM") => {
