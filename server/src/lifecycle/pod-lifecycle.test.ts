@@ -84,14 +84,9 @@ describe("graceful drain", () => {
     // The "load balancer": new connections after the first go to the pods that stay.
     let rr = 0;
     const movers = Array.from({ length: 50 }, (_, i) => {
-      let first = true;
-      return bot(
-        new ChatBot({
-          name: `m${i}`,
-          rooms: [room],
-          url: () => (first ? ((first = false), a.url) : ([b, c][rr++ % 2]?.url ?? b.url)),
-        }),
-      );
+      let connects = 0;
+      const url = () => (connects++ === 0 ? a.url : [b, c][rr++ % 2]?.url) ?? b.url;
+      return bot(new ChatBot({ name: `m${i}`, rooms: [room], url }));
     });
     const observers = [b, c].map((p, i) => bot(new ChatBot({ name: `o${i}`, rooms: [room], url: () => p.url })));
     await Promise.all([...movers, ...observers].map((x) => x.start()));
