@@ -25,8 +25,11 @@ export interface LoggedRequest {
   payload: Record<string, unknown>;
 }
 
-/** Return a response to answer a request yourself, "hold" to never answer it, or undefined for normal handling. */
-export type Interceptor = (req: LoggedRequest) => Response<unknown> | "hold" | undefined;
+/**
+ * Return a response to answer a request yourself, "hold" to never answer it, `{ delayMs }` to
+ * handle it normally now but answer late, or undefined for normal handling.
+ */
+export type Interceptor = (req: LoggedRequest) => Response<unknown> | "hold" | { delayMs: number } | undefined;
 
 interface FakeRoom {
   messages: ChatMessage[];
@@ -42,6 +45,8 @@ interface FakeRoom {
 export class FakeServer {
   readonly sockets: FakeSocket[] = [];
   readonly requests: LoggedRequest[] = [];
+  /** What happened, in order: "s1 room:join", "s2 message:send", "s1 closed" (socket numbers from 1). */
+  readonly journal: string[] = [];
   /** Requests made while the socket was not connected: the client should never do that. */
   readonly misuse: string[] = [];
   readonly rooms = new Map<string, FakeRoom>();
@@ -245,6 +250,7 @@ export class FakeSocket implements TransportSocket {
     }
     const logged: LoggedRequest = { socket: this, event, payload: payload as Record<string, unknown> };
     this.server.requests.push(logged);
+    this.server.journal.push(`${this.name} ${event}`);
     return new Promise((resolve, reject) => {
       let settled = false;
       const fail = (err: Error) => {
@@ -260,15 +266,20 @@ export class FakeSocket implements TransportSocket {
         if (settled || !this.connected) return;
         const intercepted = this.server.interceptor?.(logged);
         if (intercepted === "hold") return;
-        const response = intercepted ?? this.server.handle(this, event, logged.payload);
-        // The answer travels back: 1 ms later, and only if the socket is still up.
-        setTimeout(() => {
-          if (settled || !this.connected) return;
-          settled = true;
-          this.pending.delete(fail);
-          clearTimeout(timeout);
-          resolve(response as RequestResult<E>);
-        }, 1);
+        const delayed = intercepted !== undefined && "delayMs" in intercepted;
+        const response =
+          intercepted === undefined || delayed ? this.server.handle(this, event, logged.payload) : intercepted;
+        // The answer travels back: 1 ms later (or as late as asked), and only if the socket is still up.
+        setTimeout(
+          () => {
+            if (settled || !this.connected) return;
+            settled = true;
+            this.pending.delete(fail);
+            clearTimeout(timeout);
+            resolve(response as RequestResult<E>);
+          },
+          delayed ? intercepted.delayMs : 1,
+        );
       }, 1);
     });
   }
@@ -344,8 +355,14 @@ export class FakeSocket implements TransportSocket {
     });
   }
 
+  /** "s1", "s2", ... in order of creation. */
+  get name(): string {
+    return `s${this.server.sockets.indexOf(this) + 1}`;
+  }
+
   private close(reason: string): void {
     this.connected = false;
+    this.server.journal.push(`${this.name} closed`);
     const left = [...this.rooms];
     this.rooms.clear();
     for (const fail of [...this.pending]) fail(new Error("socket has been disconnected"));

@@ -17,8 +17,8 @@ export interface Harness {
   storage: KeyValueStorage;
   client: ChatClient;
   state: () => ChatState;
-  /** Every status the client has been in, in order (consecutive repeats collapsed). */
-  statuses: string[];
+  /** Every status change, in order (clear it to watch from a point on). */
+  statusChanges: string[];
 }
 
 /** A client over a fake server; pass the storage of an earlier harness to simulate a page reload. */
@@ -32,12 +32,14 @@ export function createHarness(options: { server?: FakeServer; storage?: KeyValue
     timing: testTiming,
     newClientId: () => `client-${Date.now()}-${++ids}`,
   });
-  const statuses: string[] = [];
+  const statusChanges: string[] = [];
+  let last = client.getState().status;
   client.subscribe(() => {
     const { status } = client.getState();
-    if (statuses[statuses.length - 1] !== status) statuses.push(status);
+    if (status !== last) statusChanges.push(status);
+    last = status;
   });
-  return { server, storage, client, state: client.getState, statuses };
+  return { server, storage, client, state: client.getState, statusChanges };
 }
 
 /** Let `ms` of fake time pass, running timers and the promises they settle. */
