@@ -1,0 +1,199 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { ENV_NAMES } from "../../server/src/config.js";
+import { sessionPersistenceErrors, splitExperimental } from "./support/experimental.js";
+import { FieldChecker, schemaErrors } from "./support/models.js";
+import { type K8sObject, parseObjects } from "./support/objects.js";
+import { K8S_DIR } from "./support/paths.js";
+import {
+  adminPortViolations,
+  availabilityViolations,
+  envDriftViolations,
+  hardeningViolations,
+  parseGatewayDuration,
+  referenceViolations,
+  routeViolations,
+  shutdownViolations,
+} from "./support/policy.js";
+import { kustomize } from "./support/tools.js";
+
+/**
+ * The checks of manifests.test.ts must be able to fail. Each test here breaks one property of
+ * a real rendering and expects the matching check to report it.
+ */
+
+// Loosely typed on purpose: the tests reach into rendered objects to break them.
+// biome-ignore lint/suspicious/noExplicitAny: test fixtures are mutated freely
+type Any = any;
+const overlays: Record<string, K8sObject[]> = {};
+
+beforeAll(async () => {
+  for (const o of ["kind", "kind-ingress-nginx", "kind-gateway-api"]) {
+    overlays[o] = parseObjects(await kustomize(`${K8S_DIR}/overlays/${o}`), o);
+  }
+});
+
+/** A deep copy of an overlay's objects, and quick access to the parts the tests break. */
+function fixture(overlay = "kind") {
+  const objects = structuredClone(overlays[overlay]) as K8sObject[];
+  const find = (kind: string, prefix = "") =>
+    objects.find((o) => o.kind === kind && o.metadata.name.startsWith(prefix)) as Any;
+  const deployment = find("Deployment", "chat");
+  return {
+    objects,
+    find,
+    deployment,
+    pod: deployment.spec.template.spec,
+    container: deployment.spec.template.spec.containers[0],
+    config: find("ConfigMap", "chat-config").data as Record<string, string>,
+  };
+}
+
+describe("schema validation", () => {
+  it("reports misspelt fields and malformed values", async () => {
+    const { objects, container, deployment } = fixture();
+    container.readinessProbes = container.readinessProbe;
+    container.resources.limits.memory = "512 MB";
+    deployment.spec.strategy.rollingUpdate.maxSurgee = 1;
+    const fields = new FieldChecker(objects);
+    expect(fields.unknownFields(deployment)).toEqual([
+      "spec.strategy.rollingUpdate.maxSurgee: unknown field",
+      "spec.template.spec.containers[0].readinessProbes: unknown field",
+    ]);
+    expect((await schemaErrors(deployment)).join("\n")).toMatch(/limits\/memory must match format "quantity"/);
+  });
+
+  it("accepts free-form maps (labels, annotations) but not unknown kinds", async () => {
+    const { objects, deployment } = fixture();
+    deployment.metadata.labels["example.com/anything"] = "ok";
+    expect(new FieldChecker(objects).unknownFields(deployment)).toEqual([]);
+    expect(await schemaErrors({ ...deployment, kind: "Deploymnet" })).toEqual([
+      "kubernetes-models/apps/v1 has no schema for kind Deploymnet",
+    ]);
+  });
+
+  it("checks HTTPRoute sessionPersistence against the experimental-channel schema", () => {
+    expect(sessionPersistenceErrors({ type: "Cookie", sessionName: "SERVERID" }, "sp")).toEqual([]);
+    expect(
+      sessionPersistenceErrors({ type: "cookie", cookieConfig: { lifetimeType: "Permanent" }, ttl: 1 }, "sp"),
+    ).toEqual([
+      "sp.ttl: unknown field",
+      "sp.type: Cookie or Header",
+      "sp: absoluteTimeout is required when cookieConfig.lifetimeType is Permanent",
+    ]);
+    const route = fixture("kind-gateway-api").find("HTTPRoute");
+    const { errors, rest } = splitExperimental(route);
+    expect(errors).toEqual([]);
+    expect(JSON.stringify(rest)).not.toContain("sessionPersistence");
+  });
+});
+
+describe("policy checks catch what they are for", () => {
+  it("hardening: probes, resources, security context, service account token", () => {
+    const { objects, pod, container, find } = fixture();
+    delete container.readinessProbe;
+    delete container.resources.limits.memory;
+    container.securityContext.readOnlyRootFilesystem = false;
+    container.securityContext.capabilities.drop = [];
+    delete pod.automountServiceAccountToken;
+    find("ServiceAccount").automountServiceAccountToken = true;
+    expect(hardeningViolations(objects)).toEqual([
+      "Deployment/chat: mounts a service account token (set automountServiceAccountToken: false)",
+      "Deployment/chat container chat: no readinessProbe",
+      "Deployment/chat container chat: no memory limit",
+      "Deployment/chat container chat: readOnlyRootFilesystem is not true",
+      "Deployment/chat container chat: capabilities do not drop ALL",
+    ]);
+  });
+
+  it("shutdown: grace period, drain budget and preStop hook", () => {
+    const short = fixture();
+    short.pod.terminationGracePeriodSeconds = 30;
+    expect(shutdownViolations(short.objects)).toEqual([
+      "Deployment/chat: terminationGracePeriodSeconds 30 < preStop delay 5000 ms + SHUTDOWN_TIMEOUT_MS 25000 ms + 5 s margin (35 s)",
+    ]);
+    const budget = fixture();
+    budget.config.SHUTDOWN_TIMEOUT_MS = "15000";
+    expect(shutdownViolations(budget.objects)[0]).toMatch(/SHUTDOWN_TIMEOUT_MS \(15000\) must exceed .* \(15000\)/);
+    const hook = fixture();
+    hook.container.lifecycle.preStop.httpGet.path = "/drain";
+    expect(shutdownViolations(hook.objects)).toEqual([
+      "Deployment/chat: preStop must be an httpGet of /drain?delay_ms=<ms>",
+    ]);
+    const implicit = fixture();
+    delete implicit.config.HANDOVER_TIMEOUT_MS;
+    expect(shutdownViolations(implicit.objects)[0]).toMatch(/HANDOVER_TIMEOUT_MS is not set explicitly/);
+  });
+
+  it("env drift: variables the server does not read", () => {
+    const { objects, container, config } = fixture();
+    container.env.push({ name: "NODE_OPTIONS", value: "--max-old-space-size=400" });
+    config.PING_INTERVAL = "25000";
+    expect(envDriftViolations(objects, ENV_NAMES)).toEqual([
+      expect.stringMatching(
+        /sets PING_INTERVAL \(from ConfigMap chat-config-.*\), which server\/src\/config.ts does not read/,
+      ),
+      "Deployment/chat: sets NODE_OPTIONS (from env), which server/src/config.ts does not read",
+    ]);
+  });
+
+  it("routes: affinity and timeouts for ingress-nginx, Traefik and the Gateway API", () => {
+    const nginx = fixture("kind-ingress-nginx");
+    const a = nginx.find("Ingress").metadata.annotations;
+    delete a["nginx.ingress.kubernetes.io/affinity"];
+    a["nginx.ingress.kubernetes.io/proxy-read-timeout"] = "60";
+    a["nginx.ingress.kubernetes.io/proxy-set-headers"] = "true";
+    expect(routeViolations(nginx.objects)).toEqual([
+      "Ingress/chat: no cookie affinity (nginx.ingress.kubernetes.io/affinity: cookie)",
+      "Ingress/chat: proxy-read-timeout 60 s is not >= 90 s",
+      'Ingress/chat: proxy-set-headers "true" does nothing (it names a ConfigMap)',
+    ]);
+    const traefik = fixture("kind");
+    delete traefik.find("Service", "chat").metadata.annotations["traefik.ingress.kubernetes.io/service.sticky.cookie"];
+    expect(routeViolations(traefik.objects)).toEqual([
+      'Ingress/chat: Service chat lacks traefik.ingress.kubernetes.io/service.sticky.cookie: "true"',
+    ]);
+    const gateway = fixture("kind-gateway-api");
+    const rule = gateway.find("HTTPRoute").spec.rules[0];
+    delete rule.sessionPersistence;
+    rule.timeouts.request = "30s";
+    expect(routeViolations(gateway.objects)).toEqual([
+      "HTTPRoute/chat rule 0: no cookie sessionPersistence",
+      "HTTPRoute/chat rule 0: timeouts.request 30s is not >= 90 s (or 0s)",
+    ]);
+    expect(parseGatewayDuration("1h30m")).toBe(5_400_000);
+    expect(() => parseGatewayDuration("1 hour")).toThrow();
+  });
+
+  it("references: missing objects and ports", () => {
+    const { objects, container, find } = fixture();
+    container.envFrom[0].configMapRef.name = "chat-settings";
+    find("Service", "chat").spec.ports[0].targetPort = "web";
+    find("Ingress", "chat").spec.rules[0].http.paths[0].backend.service.port.name = "web";
+    const secret = objects.findIndex((o) => o.kind === "Secret");
+    objects.splice(secret, 1);
+    expect(referenceViolations(objects)).toEqual([
+      "Deployment/chat: ConfigMap chat-settings is missing",
+      expect.stringMatching(/^Deployment\/chat: Secret chat-session-\w+ \(for SESSION_SECRET\) is missing$/),
+      "Service/chat: targetPort web is not a port of the selected pods",
+      "Ingress/chat: backend chat:web does not exist",
+    ]);
+  });
+
+  it("admin port: never behind a Service; preStop uses it", () => {
+    const { objects, find, container } = fixture();
+    find("Service", "chat").spec.ports.push({ name: "admin", port: 9090, targetPort: "admin" });
+    expect(adminPortViolations(objects)).toEqual(["Service/chat: exposes the admin port (admin)"]);
+    container.lifecycle.preStop.httpGet.port = "http";
+    expect(adminPortViolations(objects)).toEqual(["preStop /drain must use the admin port, not http"]);
+  });
+
+  it("availability: make-before-break rollouts, one autoscaler", () => {
+    const { objects, deployment, find } = fixture();
+    deployment.spec.strategy.rollingUpdate.maxUnavailable = 1;
+    objects.push({ ...structuredClone(find("HorizontalPodAutoscaler")), metadata: { name: "chat-2" } });
+    expect(availabilityViolations(objects)).toEqual([
+      "Deployment/chat: needs RollingUpdate with maxUnavailable 0 and maxSurge >= 1 (make before break)",
+      "Deployment/chat: 2 autoscalers fight over it",
+    ]);
+  });
+});

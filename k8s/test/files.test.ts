@@ -1,0 +1,370 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Ajv } from "ajv";
+import { describe, expect, it } from "vitest";
+import { parse, parseDocument } from "yaml";
+import { ENV_NAMES, loadConfig } from "../../server/src/config.js";
+import { copySources, dockerignore, execForm, parseDockerfile } from "./support/dockerfile.js";
+import { FieldChecker, schemaErrors } from "./support/models.js";
+import { type K8sObject, parseObjects } from "./support/objects.js";
+import { K8S_DIR, REPO_DIR, repoPath } from "./support/paths.js";
+import { AFFINITY_COOKIE, HEARTBEAT_FACTOR } from "./support/policy.js";
+import { serverMetricNames } from "./support/server.js";
+import { which } from "./support/tools.js";
+
+/**
+ * The files around the manifests: Dockerfile, .dockerignore, docker-compose.yml, skaffold.yaml,
+ * haproxy/haproxy.cfg, the kind cluster and controller settings, the Grafana dashboard. They
+ * must parse, point at things that exist, and agree with each other and with the server.
+ */
+
+const read = (...p: string[]) => readFileSync(repoPath(...p), "utf8");
+// biome-ignore lint/suspicious/noExplicitAny: parsed YAML is explored freely and asserted on
+type Any = any;
+const yamlFile = (...p: string[]): Any => {
+  const doc = parseDocument(read(...p), { merge: true });
+  if (doc.errors.length > 0) throw new Error(`${p.join("/")}: ${doc.errors[0]?.message}`);
+  if (doc.warnings.length > 0) throw new Error(`${p.join("/")}: ${doc.warnings[0]?.message}`);
+  return doc.toJS();
+};
+/** KEY=VALUE lines (the format of k8s/base/chat.env, read by kustomize and compose alike). */
+const envFile = (...p: string[]): Record<string, string> =>
+  Object.fromEntries(
+    read(...p)
+      .split("\n")
+      .filter((l) => /^[A-Z_][A-Z0-9_]*=/.test(l))
+      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+  );
+
+const chatEnv = envFile("k8s", "base", "chat.env");
+const heartbeatS = (Number(chatEnv.PING_INTERVAL_MS) + Number(chatEnv.PING_TIMEOUT_MS)) / 1000;
+const deployment = parseObjects(read("k8s", "base", "chat-deployment.yaml"), "chat-deployment.yaml")[0] as Any;
+const podSpec = deployment.spec.template.spec;
+
+describe("Dockerfile", () => {
+  const instructions = parseDockerfile(read("Dockerfile"));
+  const ignored = dockerignore(read(".dockerignore"));
+  const stages = instructions.filter((i) => i.op === "FROM").map((i) => i.args.split(/\s+AS\s+/i)[1]);
+
+  it("copies only files that exist and that .dockerignore lets into the build context", () => {
+    const copies = instructions.filter((i) => i.op === "COPY" || i.op === "ADD").map(copySources);
+    expect(copies.length).toBeGreaterThan(0);
+    for (const { from, sources } of copies) {
+      if (from) {
+        expect(stages, `COPY --from=${from}`).toContain(from);
+        continue;
+      }
+      for (const src of sources) {
+        expect(existsSync(repoPath(src)), `COPY ${src}: missing`).toBe(true);
+        if (src !== ".") expect(ignored(src), `COPY ${src}: excluded by .dockerignore`).toBe(false);
+      }
+    }
+  });
+
+  it("keeps every workspace package manifest in the context (pnpm install --frozen-lockfile needs them)", () => {
+    const workspace = parse(read("pnpm-workspace.yaml")) as { packages: string[] };
+    for (const pkg of ["package.json", "pnpm-lock.yaml", ...workspace.packages.map((p) => `${p}/package.json`)]) {
+      expect(existsSync(repoPath(pkg)), pkg).toBe(true);
+      expect(ignored(pkg), `${pkg} is excluded by .dockerignore`).toBe(false);
+    }
+    for (const heavy of ["node_modules/x", "server/dist/main.js", ".git/HEAD", "k8s/base/chat.env"]) {
+      expect(ignored(heavy), `${heavy} should stay out of the context`).toBe(true);
+    }
+  });
+
+  it("installs the pnpm version the repository declares", () => {
+    const declared = (JSON.parse(read("package.json")) as { packageManager: string }).packageManager;
+    expect(read("Dockerfile")).toContain(`npm install --global ${declared}`);
+    expect(read("Dockerfile")).toMatch(/pnpm install --frozen-lockfile/);
+    expect(read("Dockerfile")).toMatch(/pnpm --filter @chat\/server deploy --prod --legacy/);
+  });
+
+  it("starts the server the one way: node server/dist/main.js, as a numeric non-root user", () => {
+    const last = (op: string) => instructions.filter((i) => i.op === op).at(-1);
+    const cmd = last("CMD");
+    expect(cmd && execForm(cmd)).toEqual(["node", "server/dist/main.js"]);
+    expect(instructions.some((i) => i.op === "ENTRYPOINT")).toBe(false);
+    // The entry point is the server package's main, built from server/src/main.ts.
+    expect((JSON.parse(read("server", "package.json")) as { main: string }).main).toBe("./dist/main.js");
+    expect(existsSync(repoPath("server", "src", "main.ts"))).toBe(true);
+    // The same numeric user as the pod's securityContext, so runAsNonRoot can verify it.
+    const user = last("USER")?.args;
+    expect(user).toBe(`${podSpec.securityContext.runAsUser}:${podSpec.securityContext.runAsGroup}`);
+    // Kubernetes and compose use that command as is.
+    expect(podSpec.containers[0].command).toBeUndefined();
+    expect(podSpec.containers[0].args).toBeUndefined();
+  });
+
+  it("exposes the ports the server listens on", () => {
+    const exposed = instructions.filter((i) => i.op === "EXPOSE").flatMap((i) => i.args.split(/\s+/));
+    expect(exposed.sort()).toEqual([chatEnv.PORT, chatEnv.ADMIN_PORT].sort());
+  });
+});
+
+describe("docker-compose.yml", () => {
+  const compose = yamlFile("docker-compose.yml");
+  const services = compose.services as Record<string, Any>;
+  const chats = Object.keys(services).filter((s) => /^chat-\d+$/.test(s));
+
+  it("runs Redis, three chat replicas and HAProxy, each with a health check", () => {
+    expect(Object.keys(services).sort()).toEqual(["chat-1", "chat-2", "chat-3", "haproxy", "redis"]);
+    for (const [name, s] of Object.entries(services)) expect(s.healthcheck?.test, `${name}: healthcheck`).toBeDefined();
+  });
+
+  it("builds the chat image from the root Dockerfile and starts it with the image's command", () => {
+    for (const name of chats) {
+      const s = services[name];
+      expect(s.build, name).toBe(".");
+      expect(existsSync(repoPath("Dockerfile"))).toBe(true);
+      expect(s.image).toBe("chat:dev");
+      expect(s.command, `${name} must not override the image's command`).toBeUndefined();
+      expect(s.entrypoint, `${name} must not override the image's entrypoint`).toBeUndefined();
+      expect(s.read_only).toBe(true);
+    }
+  });
+
+  it("configures each replica with the Kubernetes settings, and the server accepts them", () => {
+    for (const name of chats) {
+      const s = services[name];
+      expect(s.env_file).toBe("k8s/base/chat.env");
+      const env: Record<string, string> = { ...envFile(s.env_file), ...s.environment };
+      for (const key of Object.keys(env)) expect(ENV_NAMES, `${name} sets ${key}`).toContain(key);
+      expect(env.POD_NAME).toBe(name);
+      expect(env.REDIS_URL).toBe("redis://redis:6379");
+      const config = loadConfig(env);
+      expect(config.SESSION_SECRET.length).toBeGreaterThanOrEqual(16);
+      // docker stops with SIGTERM, then SIGKILL after stop_grace_period: it must cover the drain.
+      expect(Number.parseInt(s.stop_grace_period, 10) * 1000).toBeGreaterThan(config.SHUTDOWN_TIMEOUT_MS);
+    }
+  });
+
+  it("starts in order: Redis healthy, then the replicas, then HAProxy", () => {
+    for (const name of chats) expect(services[name].depends_on).toEqual({ redis: { condition: "service_healthy" } });
+    expect(services.haproxy.depends_on).toEqual(
+      Object.fromEntries(chats.map((c) => [c, { condition: "service_healthy" }])),
+    );
+  });
+
+  it("runs Redis with the Kubernetes redis.conf (AOF on) and the same image", () => {
+    const redis = services.redis;
+    const mounts = (redis.volumes as string[]).map((v) => v.split(":"));
+    const conf = mounts.find(([src]) => src?.endsWith("redis.conf"));
+    expect(conf?.[0]).toBe("./k8s/base/redis.conf");
+    expect(redis.command).toEqual(["redis-server", conf?.[1]]);
+    expect(mounts.some(([src, dst]) => src === "redis-data" && dst === "/data")).toBe(true);
+    const base = yamlFile("k8s", "base", "kustomization.yaml");
+    expect(redis.image).toBe(`redis:${base.images.find((i: Any) => i.name === "redis").newTag}`);
+  });
+
+  it("mounts the HAProxy config from haproxy/ and publishes only on loopback", () => {
+    const [src, dst] = (services.haproxy.volumes[0] as string).split(":");
+    expect(src).toBe("./haproxy/haproxy.cfg");
+    expect(dst).toBe("/usr/local/etc/haproxy/haproxy.cfg");
+    expect(services.haproxy.ports).toEqual(["127.0.0.1:8080:8080"]);
+    expect(services.haproxy.image).toMatch(/^haproxy:2\.6/);
+  });
+});
+
+describe("haproxy/haproxy.cfg", () => {
+  const cfg = read("haproxy", "haproxy.cfg");
+  const lines = cfg.split("\n").map((l) => l.trim());
+  const begin = lines.indexOf("# BEGIN servers");
+  const end = lines.indexOf("# END servers");
+  const directive = (prefix: string) => lines.find((l) => l.startsWith(prefix));
+  const seconds = (v?: string) => {
+    const m = v?.match(/^(\d+)(ms|s|m|h)?$/);
+    if (!m) return Number.NaN;
+    return Number(m[1]) * ({ ms: 0.001, s: 1, m: 60, h: 3600 }[m[2] ?? "ms"] ?? 0.001);
+  };
+
+  it("has one delimited block of server lines, one per compose replica, for the test rig to replace", () => {
+    expect(lines.filter((l) => l === "# BEGIN servers")).toHaveLength(1);
+    expect(lines.filter((l) => l === "# END servers")).toHaveLength(1);
+    expect(begin).toBeLessThan(end);
+    const servers = lines.map((l, i) => [l, i] as const).filter(([l]) => l.startsWith("server "));
+    for (const [, i] of servers) expect(i > begin && i < end, `server line ${i + 1} is outside the block`).toBe(true);
+    const compose = yamlFile("docker-compose.yml");
+    const parsed = servers.map(([l]) => l.split(/\s+/));
+    expect(parsed.map((w) => w[1])).toEqual(Object.keys(compose.services).filter((s) => s.startsWith("chat-")));
+    for (const w of parsed) {
+      expect(w[2]).toBe(`${w[1]}:${chatEnv.PORT}`);
+      expect(w.slice(3)).toEqual(["cookie", w[1]]);
+    }
+  });
+
+  it("pins sessions with the SERVERID cookie and retries refused handshakes elsewhere", () => {
+    expect(directive("cookie ")).toMatch(new RegExp(`^cookie ${AFFINITY_COOKIE} insert indirect nocache\\b`));
+    expect(lines).toContain("option redispatch");
+    expect(lines).toContain("option persist");
+    expect(directive("retry-on ")?.split(/\s+/)).toContain("503");
+    expect(Number(directive("retries ")?.split(/\s+/)[1])).toBeGreaterThan(0);
+    expect(lines).toContain("http-request disable-l7-retry unless METH_GET");
+    expect(lines).toContain("http-check send meth GET uri /readyz");
+    expect(directive("default-server ")).toMatch(/\bcheck\b.*\binit-addr last,libc,none\b/);
+  });
+
+  it("keeps idle sockets and long-polls alive well past the Socket.IO heartbeat", () => {
+    const timeout = (name: string) => seconds(directive(`timeout ${name} `)?.split(/\s+/)[2]);
+    expect(timeout("tunnel")).toBeGreaterThanOrEqual(3600);
+    for (const t of ["client", "server"])
+      expect(timeout(t), `timeout ${t}`).toBeGreaterThanOrEqual(HEARTBEAT_FACTOR * heartbeatS);
+  });
+
+  const haproxy = which("haproxy");
+  const check = (file: string) => spawnSync(haproxy ?? "haproxy", ["-c", "-f", file], { encoding: "utf8" });
+  if (!haproxy) {
+    console.warn("haproxy is not installed: skipping `haproxy -c` (Debian/Ubuntu: apt-get install haproxy)");
+  }
+
+  it.skipIf(!haproxy)("passes `haproxy -c` as compose uses it (only compose host names fail to resolve here)", () => {
+    const result = check(repoPath("haproxy", "haproxy.cfg"));
+    expect(result.status, result.stderr).toBe(0);
+    const warnings = result.stderr.split("\n").filter((l) => l.includes("[WARNING]"));
+    for (const w of warnings) expect(w).toMatch(/could not resolve address 'chat-\d'/);
+  });
+
+  it.skipIf(!haproxy)("passes `haproxy -c` without a warning once the rig puts its own servers in the block", () => {
+    const dir = mkdtempSync(join(tmpdir(), "k8s-chat-haproxy-"));
+    try {
+      const rig = [
+        ...lines.slice(0, begin + 1),
+        "server s1 127.0.0.1:18081 cookie s1",
+        "server s2 127.0.0.1:18082 cookie s2",
+        ...lines.slice(end),
+      ];
+      const file = join(dir, "haproxy.cfg");
+      writeFileSync(file, `${rig.join("\n")}\n`);
+      const result = check(file);
+      expect(result.status, result.stderr).toBe(0);
+      expect(result.stderr).not.toContain("[WARNING]");
+      expect(result.stderr).not.toContain("[ALERT]");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("skaffold.yaml", () => {
+  const skaffold = yamlFile("skaffold.yaml");
+
+  it("matches the published Skaffold schema for its apiVersion", () => {
+    expect(skaffold.apiVersion).toBe("skaffold/v4beta14");
+    const schema = JSON.parse(readFileSync(join(K8S_DIR, "test", "schemas", "skaffold-v4beta14.json"), "utf8"));
+    const ajv = new Ajv({ strict: false, allErrors: true });
+    const validate = ajv.compile(schema);
+    expect(validate(skaffold), JSON.stringify(validate.errors, null, 2)).toBe(true);
+  });
+
+  it("builds the image the Deployment runs, from the root Dockerfile, without pushing (kind)", () => {
+    const [artifact] = skaffold.build.artifacts;
+    expect(artifact.image).toBe(podSpec.containers[0].image);
+    expect(existsSync(repoPath(artifact.context ?? ".", artifact.docker.dockerfile))).toBe(true);
+    expect(skaffold.build.local.push).toBe(false);
+    expect(skaffold.deploy.kubectl).toBeDefined();
+  });
+
+  it("points every kustomize path (default and profiles) at an overlay", () => {
+    const paths = [skaffold, ...skaffold.profiles].flatMap((c: Any) => c.manifests?.kustomize?.paths ?? []);
+    expect(paths).toContain("k8s/overlays/kind");
+    for (const p of paths) expect(existsSync(repoPath(p, "kustomization.yaml")), p).toBe(true);
+    const overlays = new Set(paths.map((p: string) => p.split("/").at(-1)));
+    expect(overlays).toEqual(new Set(["kind", "kind-ingress-nginx", "kind-gateway-api"]));
+  });
+
+  it("documents each profile with a comment just above it", () => {
+    const text = read("skaffold.yaml").split("\n");
+    for (const { name } of skaffold.profiles as Array<{ name: string }>) {
+      const at = text.findIndex((l) => l.trim() === `- name: ${name}`);
+      expect(text[at - 1]?.trim().startsWith("#"), `profile ${name} has no comment`).toBe(true);
+    }
+  });
+
+  it("forwards ports of Services that the kind overlay creates", () => {
+    const kind = parseObjects(
+      execFileSync("kubectl", ["kustomize", join(K8S_DIR, "overlays", "kind")], { encoding: "utf8" }),
+      "kind",
+    );
+    for (const f of skaffold.portForward) {
+      const svc = kind.find((o) => o.kind === "Service" && o.metadata.name === f.resourceName) as Any;
+      expect(svc, `Service ${f.resourceName}`).toBeDefined();
+      expect(svc.metadata.namespace).toBe(f.namespace);
+      expect(svc.spec.ports.map((p: Any) => p.port)).toContain(f.port);
+    }
+  });
+});
+
+describe("kind cluster and ingress controller settings", () => {
+  const cluster = yamlFile("k8s", "kind", "cluster.yaml");
+  const traefik = yamlFile("k8s", "kind", "traefik-values.yaml");
+  const controlPlane = cluster.nodes.find((n: Any) => n.role === "control-plane");
+
+  it("publishes 80/443 on loopback from the node labelled ingress-ready", () => {
+    expect(cluster.kind).toBe("Cluster");
+    expect(cluster.apiVersion).toBe("kind.x-k8s.io/v1alpha4");
+    expect(controlPlane.labels).toEqual({ "ingress-ready": "true" });
+    expect(controlPlane.extraPortMappings.map((m: Any) => [m.containerPort, m.hostPort, m.listenAddress])).toEqual([
+      [80, 80, "127.0.0.1"],
+      [443, 443, "127.0.0.1"],
+    ]);
+  });
+
+  it("runs Traefik on that node, bound to those ports, with WebSocket-friendly timeouts", () => {
+    expect(traefik.nodeSelector).toEqual(controlPlane.labels);
+    expect([traefik.ports.web.hostPort, traefik.ports.websecure.hostPort]).toEqual([80, 443]);
+    expect(traefik.updateStrategy.rollingUpdate).toEqual({ maxUnavailable: 1, maxSurge: 0 });
+    for (const ep of ["web", "websecure"]) {
+      const arg = (traefik.additionalArguments as string[]).find((a) =>
+        a.startsWith(`--entryPoints.${ep}.transport.respondingTimeouts.readTimeout=`),
+      );
+      expect(arg, `readTimeout for ${ep}`).toBeDefined();
+      expect(Number.parseInt(arg?.split("=")[1] ?? "", 10)).toBeGreaterThanOrEqual(HEARTBEAT_FACTOR * heartbeatS);
+    }
+  });
+
+  it("pins the same controller versions in the docs as in the files", () => {
+    const docs = read("docs", "deploy.md");
+    const chart = read("k8s", "kind", "traefik-values.yaml").match(/--version (\S+)/)?.[1];
+    expect(chart).toBeDefined();
+    expect(docs).toContain(`traefik/traefik --version ${chart}`);
+    expect(docs).toContain("kind create cluster --config k8s/kind/cluster.yaml");
+    expect(docs).toContain("--values k8s/kind/traefik-values.yaml");
+    expect(docs).toContain("kubectl apply -f k8s/kind/envoy-gatewayclass.yaml");
+  });
+
+  it("declares the GatewayClass that the gateway-api component uses", async () => {
+    const [gc] = parseObjects(read("k8s", "kind", "envoy-gatewayclass.yaml"), "envoy-gatewayclass.yaml") as [K8sObject];
+    expect(await schemaErrors(gc)).toEqual([]);
+    expect(new FieldChecker([gc]).unknownFields(gc)).toEqual([]);
+    const [gateway] = parseObjects(read("k8s", "components", "gateway-api", "gateway.yaml"), "gateway.yaml") as Any[];
+    expect(gateway.spec.gatewayClassName).toBe(gc.metadata.name);
+  });
+});
+
+describe("monitoring and autoscaling files", () => {
+  const exported = serverMetricNames();
+
+  it("graphs only metrics that the server exports", () => {
+    const dashboard = JSON.parse(read("k8s", "components", "monitoring", "chat-dashboard.json"));
+    const exprs: string[] = dashboard.panels.flatMap((p: Any) => p.targets.map((t: Any) => t.expr));
+    const used = new Set(
+      exprs.flatMap((e) => [...e.matchAll(/\bchat_[a-z_]+/g)].map((m) => m[0].replace(/_(bucket|sum|count)$/, ""))),
+    );
+    expect(used.size).toBeGreaterThanOrEqual(8);
+    for (const name of used) expect(exported, `${name} is not registered in server/src`).toContain(name);
+    expect(exprs.join(" ")).toContain("process_resident_memory_bytes");
+  });
+
+  it("gives prometheus-adapter the Pods metric that the base HPA asks for", () => {
+    const rules = yamlFile("k8s", "components", "autoscaling-connections", "prometheus-adapter-rules.yaml");
+    const hpa = yamlFile("k8s", "base", "chat-hpa.yaml");
+    const wanted = hpa.spec.metrics.find((m: Any) => m.type === "Pods").pods.metric.name;
+    expect(rules.rules.custom.map((r: Any) => r.name.as)).toContain(wanted);
+    expect(exported).toContain(wanted);
+  });
+});
+
+it("the repository root is where the tests think it is", () => {
+  expect(existsSync(join(REPO_DIR, "pnpm-workspace.yaml"))).toBe(true);
+});

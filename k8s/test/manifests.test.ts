@@ -1,0 +1,159 @@
+import type { IDeployment } from "kubernetes-models/apps/v1";
+import type { ISecret } from "kubernetes-models/v1";
+import { beforeAll, describe, expect, it } from "vitest";
+import { ENV_NAMES, loadConfig } from "../../server/src/config.js";
+import { splitExperimental } from "./support/experimental.js";
+import { FieldChecker, schemaErrors } from "./support/models.js";
+import { idOf } from "./support/objects.js";
+import {
+  adminPortViolations,
+  autoscalingMetricNames,
+  availabilityViolations,
+  CHAT_CONTAINER,
+  effectiveEnv,
+  envDriftViolations,
+  hardeningViolations,
+  namespaceViolations,
+  referenceViolations,
+  routeViolations,
+  shutdownViolations,
+} from "./support/policy.js";
+import {
+  comboLabel,
+  componentCombinations,
+  kustomizeDirs,
+  type Rendering,
+  ROUTE_COMPONENTS,
+  renderAll,
+} from "./support/render.js";
+import { serverMetricNames } from "./support/server.js";
+
+/**
+ * Renders every overlay and every valid combination of base + components with
+ * `kubectl kustomize`, validates every object against its API schema, and checks the
+ * platform rules on each rendering. Nothing here needs a cluster or the network.
+ */
+
+const combinations = componentCombinations();
+const labels = [...kustomizeDirs("overlays").map((o) => `overlays/${o}`), ...combinations.map(comboLabel)];
+const renders = new Map<string, Rendering>();
+let fields: FieldChecker;
+
+beforeAll(async () => {
+  for (const r of await renderAll(combinations)) renders.set(r.label, r);
+  fields = new FieldChecker([...renders.values()].flatMap((r) => r.objects));
+});
+
+const rendering = (label: string): Rendering => {
+  const r = renders.get(label);
+  if (!r) throw new Error(`${label} was not rendered`);
+  return r;
+};
+
+describe("the set of renderings", () => {
+  it("covers three overlays and every component", () => {
+    expect(kustomizeDirs("overlays")).toEqual(["kind", "kind-gateway-api", "kind-ingress-nginx"]);
+    const components = kustomizeDirs("components");
+    for (const route of ROUTE_COMPONENTS) expect(components).toContain(route);
+    for (const c of components) expect(combinations.some((combo) => combo.includes(c))).toBe(true);
+    expect(renders.size).toBe(labels.length);
+  });
+});
+
+describe.each(labels)("%s", (label) => {
+  it("matches the Kubernetes API schemas (values and field names)", async () => {
+    const problems: string[] = [];
+    for (const obj of rendering(label).objects) {
+      const { errors, rest } = splitExperimental(obj);
+      const all = [...errors, ...(await schemaErrors(rest)), ...fields.unknownFields(rest)];
+      problems.push(...all.map((e) => `${idOf(obj)}: ${e}`));
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it("hardens every container (probes, resources, security context)", () => {
+    expect(hardeningViolations(rendering(label).objects)).toEqual([]);
+  });
+
+  it("gives the drain its full grace period", () => {
+    expect(shutdownViolations(rendering(label).objects)).toEqual([]);
+  });
+
+  it("sets only variables that the server reads", () => {
+    expect(envDriftViolations(rendering(label).objects, ENV_NAMES)).toEqual([]);
+  });
+
+  it("has cookie affinity and long timeouts on every route", () => {
+    expect(routeViolations(rendering(label).objects)).toEqual([]);
+  });
+
+  it("refers only to objects and ports that exist", () => {
+    const { objects, overlay } = rendering(label);
+    // Outside the overlays, the session Secret is created by the operator (docs/deploy.md).
+    expect(referenceViolations(objects, overlay ? [] : ["chat-session"])).toEqual([]);
+  });
+
+  it("keeps the admin port private and capacity up during rollouts", () => {
+    const { objects } = rendering(label);
+    expect([...adminPortViolations(objects), ...availabilityViolations(objects)]).toEqual([]);
+  });
+});
+
+describe("overlays", () => {
+  it.each(kustomizeDirs("overlays"))("%s puts everything in the chat namespace", (overlay) => {
+    const { objects } = rendering(`overlays/${overlay}`);
+    expect(objects.some((o) => o.kind === "Namespace" && o.metadata.name === "chat")).toBe(true);
+    expect(namespaceViolations(objects, "chat")).toEqual([]);
+  });
+
+  it.each(kustomizeDirs("overlays"))("%s gives the server a configuration it accepts", (overlay) => {
+    const { objects } = rendering(`overlays/${overlay}`);
+    const deployment = objects.find(
+      (o) => o.kind === "Deployment" && o.metadata.name === "chat",
+    ) as unknown as IDeployment;
+    const container = deployment.spec?.template.spec?.containers.find((c) => c.name === CHAT_CONTAINER);
+    if (!container) throw new Error("no chat container");
+    const env: Record<string, string | undefined> = {};
+    for (const [name, { value }] of effectiveEnv(objects, container)) env[name] = value;
+    // What the kubelet resolves at run time: the downward API and the Secret's key.
+    env.POD_NAME = "chat-0";
+    for (const e of container.env ?? []) {
+      const ref = e.valueFrom?.secretKeyRef;
+      if (!ref) continue;
+      const secret = objects.find((o) => o.kind === "Secret" && o.metadata.name === ref.name) as unknown as ISecret;
+      const data = secret?.data?.[ref.key];
+      env[e.name] = data === undefined ? undefined : Buffer.from(data, "base64").toString("utf8");
+    }
+    const config = loadConfig(env);
+    expect(config.REDIS_URL).toBe("redis://redis-0.redis:6379");
+    expect(config.SESSION_SECRET.length).toBeGreaterThanOrEqual(16);
+  });
+
+  it("each route to the chat exists in exactly one overlay", () => {
+    const routes = (o: string) =>
+      rendering(`overlays/${o}`)
+        .objects.filter((x) => x.kind === "Ingress" || x.kind === "HTTPRoute")
+        .map((x) => `${idOf(x)}`);
+    expect(routes("kind")).toEqual(["Ingress/chat"]);
+    expect(routes("kind-ingress-nginx")).toEqual(["Ingress/chat"]);
+    expect(routes("kind-gateway-api")).toEqual(["HTTPRoute/chat"]);
+  });
+});
+
+describe("autoscaling", () => {
+  it("scales on a metric that the server actually exports", () => {
+    const exported = serverMetricNames();
+    const used = [
+      ...autoscalingMetricNames(rendering(comboLabel([])).objects),
+      ...autoscalingMetricNames(rendering(comboLabel(["autoscaling-connections"])).objects),
+    ];
+    expect(used).toContain("chat_connected_sockets");
+    for (const name of used) expect(exported, `${name} is not registered in server/src`).toContain(name);
+  });
+
+  it("replaces the base HPA when KEDA takes over (one autoscaler per Deployment)", () => {
+    const kinds = rendering(comboLabel(["autoscaling-connections"])).objects.map((o) => o.kind);
+    expect(kinds).toContain("ScaledObject");
+    expect(kinds).not.toContain("HorizontalPodAutoscaler");
+  });
+});
