@@ -63,7 +63,10 @@ export interface ChatState {
 }
 
 /** Disconnected time including the outage in progress. */
-export function totalDisconnectedMs(state: ChatState, now: number): number {
+export function totalDisconnectedMs(
+  state: Pick<ChatState, "disconnectedMs" | "disconnectedSince">,
+  now: number,
+): number {
   return state.disconnectedMs + (state.disconnectedSince === null ? 0 : Math.max(0, now - state.disconnectedSince));
 }
 
@@ -80,7 +83,11 @@ export interface TimelineItem {
 }
 
 /** The room's messages in seq order followed by our queued ones in the order they were written. */
-export function timeline(room: RoomState, outbox: readonly OutboxEntry[], me: User | null): TimelineItem[] {
+export function timeline(
+  room: Pick<RoomState, "name" | "messages">,
+  outbox: readonly OutboxEntry[],
+  me: User | null,
+): TimelineItem[] {
   const items: TimelineItem[] = room.messages.map((m) => ({
     // Our own messages keep their clientId as key from pending to sent, so the row is not re-created.
     key: m.author.id === me?.id ? m.clientId : m.id,
