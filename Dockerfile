@@ -46,5 +46,6 @@ COPY --from=build /repo/client/dist ./client/dist
 # A numeric, non-root user that exists in no base image, so Kubernetes' runAsNonRoot can
 # verify it (a user name cannot be checked) and it owns no file in the image.
 USER 10001:10001
-EXPOSE 8080
+# 8080: the page and Socket.IO. 9090 (ADMIN_PORT): /metrics and /drain, never published.
+EXPOSE 8080 9090
 CMD ["node", "server/dist/main.js"]
