@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,7 +12,7 @@ import { type K8sObject, parseObjects } from "./support/objects.js";
 import { K8S_DIR, REPO_DIR, repoPath } from "./support/paths.js";
 import { AFFINITY_COOKIE, HEARTBEAT_FACTOR } from "./support/policy.js";
 import { serverMetricNames } from "./support/server.js";
-import { which } from "./support/tools.js";
+import { kustomize, which } from "./support/tools.js";
 
 /**
  * The files around the manifests: Dockerfile, .dockerignore, docker-compose.yml, skaffold.yaml,
@@ -196,7 +196,7 @@ describe("haproxy/haproxy.cfg", () => {
 
   it("pins sessions with the SERVERID cookie and retries refused handshakes elsewhere", () => {
     expect(directive("cookie ")).toMatch(new RegExp(`^cookie ${AFFINITY_COOKIE} insert indirect nocache\\b`));
-    expect(lines).toContain("option redispatch");
+    expect(lines).toContain("option redispatch 1");
     expect(lines).toContain("option persist");
     expect(directive("retry-on ")?.split(/\s+/)).toContain("503");
     expect(Number(directive("retries ")?.split(/\s+/)[1])).toBeGreaterThan(0);
@@ -281,11 +281,8 @@ describe("skaffold.yaml", () => {
     }
   });
 
-  it("forwards ports of Services that the kind overlay creates", () => {
-    const kind = parseObjects(
-      execFileSync("kubectl", ["kustomize", join(K8S_DIR, "overlays", "kind")], { encoding: "utf8" }),
-      "kind",
-    );
+  it("forwards ports of Services that the kind overlay creates", async () => {
+    const kind = parseObjects(await kustomize(join(K8S_DIR, "overlays", "kind")), "kind");
     for (const f of skaffold.portForward) {
       const svc = kind.find((o) => o.kind === "Service" && o.metadata.name === f.resourceName) as Any;
       expect(svc, `Service ${f.resourceName}`).toBeDefined();
