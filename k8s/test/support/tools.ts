@@ -1,14 +1,15 @@
 import { execFile, execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { promisify } from "node:util";
 
 const run = promisify(execFile);
 
-/** Path of a system binary on PATH, or undefined. */
+/** Path of a system binary on PATH (or in the sbin directories, which a non-root PATH lacks). */
 export function which(binary: string): string | undefined {
   try {
     return execFileSync("sh", ["-c", `command -v ${binary}`], { encoding: "utf8" }).trim() || undefined;
   } catch {
-    return undefined;
+    return ["/usr/sbin", "/usr/local/sbin"].map((dir) => `${dir}/${binary}`).find((path) => existsSync(path));
   }
 }
 
