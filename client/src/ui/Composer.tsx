@@ -60,7 +60,7 @@ export function Composer({ room }: { room: string }) {
         value={text}
         onChange={(e) => change(e.target.value)}
         onKeyDown={onKeyDown}
-        placeholder={`Message #${room}`}
+        placeholder={room.length <= 20 ? `Message #${room}` : "Write a message…"}
         maxLength={Limits.textLength}
         aria-describedby={error ? errorId : undefined}
         aria-invalid={error ? true : undefined}
