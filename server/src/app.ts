@@ -186,7 +186,8 @@ export function createApp({ config, log, stores, redis }: AppDeps): App {
       presence.stop();
       lifecycle.close();
       metrics.stop();
-      io.disconnectSockets(true);
+      // local: through the Redis adapter this would disconnect every pod's sockets.
+      io.local.disconnectSockets(true);
       engine.close();
       const closed = Promise.all([new Promise((r) => server.close(r)), new Promise((r) => admin.close(r))]);
       server.closeAllConnections();

@@ -44,6 +44,8 @@ export class ChatBot {
   readonly acked: ChatMessage[] = [];
   readonly drainNotices: number[] = [];
   readonly errors: string[] = [];
+  /** What happened to this client's connections, for diagnosing a failed run. */
+  readonly events: { at: number; what: string }[] = [];
   connections = 0;
   session: Session | undefined;
   private socket: BotSocket | undefined;
@@ -105,6 +107,7 @@ export class ChatBot {
       try {
         const next = await this.open();
         const previous = this.socket;
+        this.note(`connected to ${this.session?.pod}`);
         this.socket = next;
         this.connections++;
         if (this.downSince !== undefined) {
@@ -156,10 +159,13 @@ export class ChatBot {
       });
       socket.on("server:draining", ({ deadline }) => {
         this.drainNotices.push(Date.now());
+        this.note(`draining notice (current: ${socket === this.socket})`);
         if (socket === this.socket && this.opts.handover !== false && Date.now() < deadline) void this.connect();
       });
-      socket.on("disconnect", () => {
+      socket.on("disconnect", (reason) => {
+        this.note(`disconnect: ${reason} (current: ${socket === this.socket})`);
         if (socket !== this.socket || this.closed) return;
+        this.errors.push(`disconnected: ${reason}`);
         this.downSince ??= Date.now();
         void this.connect();
       });
@@ -176,6 +182,10 @@ export class ChatBot {
       this.contiguous.set(room, (res.data.messages[0]?.seq ?? res.data.cursor + 1) - 1);
     }
     for (const m of res.data.messages) this.learn(m);
+  }
+
+  private note(what: string) {
+    this.events.push({ at: Date.now(), what });
   }
 
   private learn(m: ChatMessage) {

@@ -72,7 +72,8 @@ export class Drainer {
       this.later(hardStop - Date.now(), () => {
         const left = this.io.of("/").sockets.size;
         if (left > 0) this.log.warn({ sockets: left }, "shutdown timeout: closing the remaining sockets");
-        this.io.disconnectSockets(true);
+        // local: through the Redis adapter this would disconnect every pod's sockets.
+        this.io.local.disconnectSockets(true);
         resolve();
       });
       check();

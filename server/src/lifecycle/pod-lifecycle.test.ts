@@ -18,7 +18,7 @@ const env = () => ({
   REDIS_URL: redis.url,
   SESSION_SECRET: SECRET,
   DRAIN_WINDOW_MS: String(DRAIN_WINDOW_MS),
-  HANDOVER_TIMEOUT_MS: "2000",
+  HANDOVER_TIMEOUT_MS: "4000",
   SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
   PRESENCE_TTL_MS: String(PRESENCE_TTL_MS),
 });
@@ -129,6 +129,11 @@ describe("graceful drain", () => {
     for (const m of movers) {
       expect(m.drainNotices).toHaveLength(1);
       expect(m.session?.pod).not.toBe(a.name);
+    }
+    // Make-before-break: nobody is ever without a usable connection, and the pods that stay
+    // never drop anyone (a shutdown must not disconnect other pods' sockets through the adapter).
+    for (const x of everyone) {
+      expect(x.disconnectedMs, JSON.stringify(x.events.map((e) => [e.at - t0, e.what]))).toBe(0);
     }
     const notices = movers.map((m) => (m.drainNotices[0] ?? 0) - t0).sort((x, y) => x - y);
     const span = (notices.at(-1) ?? 0) - (notices[0] ?? 0);

@@ -18,6 +18,7 @@ import type { Config } from "../config.js";
 import type { Metrics } from "../http/metrics.js";
 import type { Tasks } from "../lifecycle/tasks.js";
 import type { Logger } from "../logger.js";
+import { roomTag } from "../stores/keys.js";
 import type { MessageStore } from "../stores/types.js";
 import type { PresenceTracker } from "./presence.js";
 import type { ChatServer, ChatSocket } from "./types.js";
@@ -80,7 +81,7 @@ export function registerChatHandlers(socket: ChatSocket, deps: HandlerDeps) {
       }
       // Subscribe before reading history: a message stored in between arrives twice (the client
       // dedupes by seq) instead of not at all.
-      await socket.join(room);
+      await socket.join(roomTag(room));
       rooms.add(room);
       try {
         const [history, users] = await Promise.all([
@@ -91,7 +92,7 @@ export function registerChatHandlers(socket: ChatSocket, deps: HandlerDeps) {
       } catch (err) {
         if (isNew) {
           rooms.delete(room);
-          await socket.leave(room);
+          await socket.leave(roomTag(room));
           // The store may be down too; an entry left behind expires with its TTL.
           await presence.leave(entry(room)).catch(() => {});
         }
@@ -104,7 +105,7 @@ export function registerChatHandlers(socket: ChatSocket, deps: HandlerDeps) {
     "room:leave",
     handle("room:leave", leaveSchema, async ({ room }) => {
       if (rooms.delete(room)) {
-        await socket.leave(room);
+        await socket.leave(roomTag(room));
         await presence.leave(entry(room));
       }
       return ok({ room });
@@ -133,7 +134,7 @@ export function registerChatHandlers(socket: ChatSocket, deps: HandlerDeps) {
       metrics.storeLatency.observe((performance.now() - started) / 1000);
       metrics.received.inc({ outcome: stored.duplicate ? "duplicate" : "stored" });
       // A retry returns the original and broadcasts nothing: everyone already has it (or fills the hole).
-      if (!stored.duplicate) io.to(room).emit("message", stored.message);
+      if (!stored.duplicate) io.to(roomTag(room)).emit("message", stored.message);
       return ok(stored.message);
     }),
   );
@@ -146,12 +147,12 @@ export function registerChatHandlers(socket: ChatSocket, deps: HandlerDeps) {
     // "Still typing" is sent at most once a second per room; "stopped" always goes through.
     if (typing && now - (lastTyping.get(room) ?? 0) < TYPING_INTERVAL_MS) return;
     lastTyping.set(room, typing ? now : 0);
-    socket.to(room).emit("typing", { room, user, typing });
+    socket.to(roomTag(room)).emit("typing", { room, user, typing });
   });
 
   socket.on("disconnect", () => {
     for (const room of rooms) {
-      socket.to(room).emit("typing", { room, user, typing: false });
+      socket.to(roomTag(room)).emit("typing", { room, user, typing: false });
       tasks.track(presence.leave(entry(room))).catch((err: unknown) => {
         log.debug({ err: (err as Error).message, room }, "presence cleanup failed; the entry will expire");
       });
@@ -160,13 +161,16 @@ export function registerChatHandlers(socket: ChatSocket, deps: HandlerDeps) {
   });
 }
 
-/** ioredis errors that mean "Redis is not reachable right now". */
+/**
+ * ioredis errors that mean "Redis (or the shard owning this room) is not reachable right now",
+ * as opposed to a bug. Both single-instance and cluster clients.
+ */
+const UNREACHABLE =
+  /Connection is closed|Stream isn't writeable|enableOfflineQueue|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Failed to refresh slots cache|Too many Cluster redirections|Cluster isn't ready|None of startup nodes|CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN/;
+
 export function isConnectionError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   return (
-    err.name === "MaxRetriesPerRequestError" ||
-    /Connection is closed|Stream isn't writeable|enableOfflineQueue|ECONNREFUSED|ECONNRESET|ETIMEDOUT|Failed to refresh slots cache|CLUSTERDOWN|TRYAGAIN/.test(
-      err.message,
-    )
+    err.name === "MaxRetriesPerRequestError" || err.name === "ClusterAllFailedError" || UNREACHABLE.test(err.message)
   );
 }

@@ -1,5 +1,6 @@
 import type { User } from "@chat/protocol";
 import type { Logger } from "../logger.js";
+import { roomTag } from "../stores/keys.js";
 import type { PresenceEntry, PresenceStore } from "../stores/types.js";
 import type { ChatServer } from "./types.js";
 
@@ -58,7 +59,7 @@ export class PresenceTracker {
   private async publish(room: string): Promise<User[]> {
     const users = await this.store.list(room);
     if (this.local.has(room)) this.shown.set(room, signature(users));
-    this.io.to(room).emit("presence", { room, users });
+    this.io.to(roomTag(room)).emit("presence", { room, users });
     return users;
   }
 
@@ -72,7 +73,7 @@ export class PresenceTracker {
           const sig = signature(users);
           if (this.shown.get(room) === sig) return;
           this.shown.set(room, sig);
-          this.io.local.to(room).emit("presence", { room, users });
+          this.io.local.to(roomTag(room)).emit("presence", { room, users });
         }),
       );
     } catch (err) {

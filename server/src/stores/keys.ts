@@ -1,10 +1,13 @@
 /**
- * Redis keys. Every key of one room carries the hash tag `{room:<name>}`, so the room's
- * multi-key scripts touch one hash slot and run unchanged on Redis Cluster, while different
- * rooms spread over the slots.
+ * Everything of one room lives in one hash slot, named by the tag `{room:<name>}`: its Redis keys
+ * and, because Socket.IO rooms are named by the same tag, the sharded adapter's pub/sub channel
+ * (`socket.io#/#{room:<name>}#`). On Redis Cluster a room therefore depends on exactly one
+ * shard, its multi-key scripts are legal, and different rooms spread over the shards.
  */
+export const roomTag = (room: string) => `{room:${room}}`;
+
 export const roomKeys = (room: string) => {
-  const tag = `chat:{room:${room}}`;
+  const tag = `chat:${roomTag(room)}`;
   return {
     seq: `${tag}:seq`,
     log: `${tag}:log`,

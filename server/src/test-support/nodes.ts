@@ -24,7 +24,7 @@ export async function startNodes(count: number, env: Record<string, string> = {}
     });
     const app = createApp(createDeps(config, createLogger(config)));
     const { port, adminPort } = await app.listen();
-    if (env.REDIS_URL) await waitReady(app);
+    if (env.REDIS_URL || env.REDIS_CLUSTER_NODES) await waitReady(app);
     nodes.push({ app, url: `http://127.0.0.1:${port}`, adminUrl: `http://127.0.0.1:${adminPort}` });
   }
   return nodes;
