@@ -1,0 +1,255 @@
+/**
+ * The local cluster rig: a real redis-server, N chat pods run like the kubelet runs them, and
+ * HAProxy as the sticky ingress, all on loopback, all configured from the manifests.
+ *
+ *   const rig = await startRig({ overrides: FAST });
+ *   await rig.rollout();          // kubectl rollout restart + rollout status
+ *   await rig.kill(pod);          // kubectl delete pod --grace-period=0 --force
+ *   await rig.scale(1);           // kubectl scale
+ *   await rig.restartRedis();     // kubectl rollout restart statefulset/redis
+ *   rig.timeline.events           // what happened, when
+ *   await rig.stop();
+ */
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { delay, type RedisHandle, startRedis } from "@chat/testkit";
+import { DeploymentController, Endpoints } from "./controllers.js";
+import { type HaproxyHandle, startHaproxy } from "./haproxy.js";
+import { DEFAULT_OVERLAY, type DeploymentModel, loadDeployment, REPO_ROOT } from "./manifest.js";
+import { type AppliedOverride, applyOverrides, type RigOverrides } from "./overrides.js";
+import { RigPod } from "./pod.js";
+import { findPids, reapOrphans, trackDir, trackPid, untrackPid } from "./reaper.js";
+import { Timeline } from "./timeline.js";
+
+export const ARTIFACTS_DIR = join(REPO_ROOT, "e2e/artifacts");
+const KEEP_RIG_LOGS = 8;
+
+export interface RigOptions {
+  /** Kustomize overlay to render (default k8s/overlays/kind). */
+  overlay?: string;
+  /** Test-time departures from the manifests; each is reported in the timeline. */
+  overrides?: RigOverrides;
+  /** HAProxy's port on 127.0.0.1 (default: a free one). */
+  port?: number;
+  /** HAProxy server slots, i.e. the most pods that can exist at once (default 32). */
+  slots?: number;
+  /** Where pod, HAProxy and Redis logs and the timeline go (default e2e/artifacts/rig/<run>). */
+  logDir?: string;
+  /** Bound on each operation (rollout, scale, ...), like progressDeadlineSeconds (default 120 s). */
+  operationTimeoutMs?: number;
+}
+
+export interface PodStatus {
+  name: string;
+  revision: string;
+  phase: RigPod["phase"];
+  ready: boolean;
+  /** In the ingress's rotation (HAProxy slot `ready`). */
+  routed: boolean;
+  slot: string | undefined;
+  connections: number | undefined;
+  createdAt: number;
+  url: string;
+  adminUrl: string;
+}
+
+export interface Rig {
+  readonly url: string;
+  readonly timeline: Timeline;
+  readonly model: DeploymentModel;
+  readonly overrides: AppliedOverride[];
+  readonly logDir: string;
+  readonly haproxy: HaproxyHandle;
+  /** Pods that still run (terminating ones included), oldest first. */
+  pods(): PodStatus[];
+  /** `kubectl rollout restart` + `rollout status`, and wait until every old pod has exited. */
+  rollout(): Promise<void>;
+  /** Force-delete (SIGKILL) a pod; resolves once its replacement is available. */
+  kill(pod: string): Promise<void>;
+  /** Graceful delete of one pod (the full termination sequence); resolves once replaced. */
+  deletePod(pod: string): Promise<void>;
+  scale(replicas: number): Promise<void>;
+  /** Stop Redis (SIGTERM; its AOF is on), keep it down `downMs`, start it, wait for the pods. */
+  restartRedis(opts?: { downMs?: number }): Promise<void>;
+  waitSettled(timeoutMs?: number): Promise<void>;
+  /** Tear everything down (SIGKILL pods, stop HAProxy and Redis) and write the timeline. */
+  stop(): Promise<void>;
+}
+
+export async function startRig(opts: RigOptions = {}): Promise<Rig> {
+  const reaped = reapOrphans();
+  const overlay = opts.overlay ?? DEFAULT_OVERLAY;
+  const manifest = await loadDeployment(overlay);
+  const { model, applied } = applyOverrides(manifest, opts.overrides ?? {});
+  const timeoutMs = opts.operationTimeoutMs ?? 120_000;
+
+  const logDir = opts.logDir ?? newLogDir();
+  mkdirSync(logDir, { recursive: true });
+  // Unix socket paths are short (108 bytes): the socket lives in /tmp, the logs in artifacts.
+  const runDir = mkdtempSync(join(tmpdir(), "chat-rig-"));
+  trackDir(runDir);
+
+  const timeline = new Timeline();
+  const resources: { redis?: RedisHandle; haproxy?: HaproxyHandle } = {};
+  const cleanupPartial = async () => {
+    await resources.haproxy?.stop();
+    await resources.redis?.destroy();
+    rmSync(runDir, { recursive: true, force: true });
+    trackDir(runDir, false);
+  };
+
+  let redisPid: number | undefined;
+  const trackRedis = (redis: RedisHandle) => {
+    if (redisPid !== undefined) untrackPid(redisPid);
+    const marker = `redis-server 127.0.0.1:${redis.port}`;
+    redisPid = findPids(marker)[0];
+    if (redisPid !== undefined) trackPid(redisPid, "redis-server", marker);
+  };
+
+  try {
+    resources.redis = await startRedis({ appendonly: true });
+    trackRedis(resources.redis);
+    trackDir(resources.redis.dir);
+    resources.haproxy = await startHaproxy({
+      dir: runDir,
+      port: opts.port,
+      slots: opts.slots,
+      logFile: join(logDir, "haproxy.log"),
+    });
+  } catch (err) {
+    await cleanupPartial();
+    throw err;
+  }
+  const redis = resources.redis;
+  const haproxy = resources.haproxy;
+  copyFileSync(haproxy.configPath, join(logDir, "haproxy.cfg"));
+
+  timeline.add("rig-started", {
+    detail: { source: model.source, url: haproxy.url, redis: redis.url, logDir, ...(reaped.length ? { reaped } : {}) },
+  });
+  for (const o of applied) timeline.add("override", { detail: { ...o, kind: "test" } });
+  // Local stand-ins for the cluster network, reported so nobody mistakes them for the manifests' values.
+  for (const [field, value] of Object.entries({
+    REDIS_URL: redis.url,
+    HOST: "127.0.0.1",
+    PORT: "a free port per pod",
+    ADMIN_PORT: "a free port per pod",
+  })) {
+    timeline.add("override", {
+      detail: { field: `env.${field}`, manifest: model.env[field], rig: value, kind: "local" },
+    });
+  }
+
+  const endpoints = new Endpoints(haproxy, timeline);
+  let controller: DeploymentController;
+  const podCtx = {
+    model,
+    redisUrl: redis.url,
+    logDir,
+    timeline,
+    onChange: (pod: RigPod) => {
+      void endpoints.sync(pod);
+      controller.reconcile();
+    },
+  };
+  controller = new DeploymentController(model, (name, revision) => new RigPod(name, revision, podCtx), timeline);
+
+  const find = (name: string) => {
+    const pod = controller.pods.find((p) => p.name === name && p.phase !== "exited");
+    if (!pod)
+      throw new Error(`no running pod named ${name}; pods: ${controller.running.map((p) => p.name).join(", ")}`);
+    return pod;
+  };
+  /** Every operation: timeline brackets, then "settled" (including HAProxy having caught up). */
+  const operation = async (op: string, detail: Record<string, unknown>, run: () => Promise<void> | void) => {
+    const started = timeline.add("operation-started", { detail: { op, ...detail } });
+    try {
+      await run();
+      await controller.waitSettled(timeoutMs);
+      await endpoints.flushed();
+    } catch (err) {
+      timeline.add("operation-finished", { detail: { op, error: (err as Error).message } });
+      throw err;
+    }
+    timeline.add("operation-finished", { detail: { op, ms: Date.now() - started.t } });
+  };
+
+  let stopped = false;
+  const rig: Rig = {
+    url: haproxy.url,
+    timeline,
+    model,
+    overrides: applied,
+    logDir,
+    haproxy,
+    pods: () =>
+      controller.running.map((p) => ({
+        name: p.name,
+        revision: p.revision,
+        phase: p.phase,
+        ready: p.ready,
+        routed: endpoints.isRouted(p.name),
+        slot: endpoints.slotOf(p.name),
+        connections: p.connections,
+        createdAt: p.createdAt,
+        url: p.url,
+        adminUrl: p.adminUrl,
+      })),
+    rollout: () => operation("rollout", {}, () => controller.restart()),
+    kill: (name) => operation("kill", { pod: name }, () => find(name).kill("kubectl delete --grace-period=0 --force")),
+    deletePod: (name) =>
+      operation("delete", { pod: name }, () => {
+        void find(name).terminate("kubectl delete pod");
+      }),
+    scale: (replicas) => operation("scale", { replicas }, () => controller.scale(replicas)),
+    restartRedis: ({ downMs = 1000 } = {}) =>
+      operation("redis-restart", { downMs }, async () => {
+        await redis.stop();
+        timeline.add("redis-stopped");
+        await delay(downMs);
+        await redis.start();
+        trackRedis(redis);
+        timeline.add("redis-started");
+      }),
+    waitSettled: (ms = timeoutMs) => controller.waitSettled(ms),
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      controller.stop();
+      const running = controller.running;
+      for (const p of running) p.kill("rig teardown");
+      await Promise.all(running.map((p) => p.exited));
+      await haproxy.stop();
+      writeFileSync(join(logDir, "redis.log"), redis.output());
+      await redis.destroy();
+      if (redisPid !== undefined) untrackPid(redisPid);
+      trackDir(redis.dir, false);
+      rmSync(runDir, { recursive: true, force: true });
+      trackDir(runDir, false);
+      timeline.add("rig-stopped");
+      writeFileSync(join(logDir, "timeline.json"), JSON.stringify(timeline, null, 1));
+    },
+  };
+
+  try {
+    await operation("create", { replicas: model.replicas }, () => controller.reconcile());
+  } catch (err) {
+    await rig.stop();
+    throw new Error(`${(err as Error).message}\nlogs: ${logDir}`);
+  }
+  return rig;
+}
+
+/** A fresh log dir under e2e/artifacts/rig, keeping only the last few runs. */
+function newLogDir() {
+  const root = join(ARTIFACTS_DIR, "rig");
+  mkdirSync(root, { recursive: true });
+  const old = readdirSync(root)
+    .map((d) => ({ d, t: statSync(join(root, d)).mtimeMs }))
+    .sort((a, b) => b.t - a.t)
+    .slice(KEEP_RIG_LOGS - 1);
+  for (const { d } of old) rmSync(join(root, d), { recursive: true, force: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  return join(root, `${stamp}-${process.pid}`);
+}
