@@ -1,8 +1,10 @@
 import react from "@vitejs/plugin-react";
 import { defineConfig } from "vitest/config";
 
-/** Where `pnpm dev` forwards the socket and the health endpoints: a server started with `pnpm --filter @chat/server dev`. */
+/** Where `pnpm dev` forwards the socket and the probes: a server started with `pnpm --filter @chat/server dev`. */
 const server = process.env.CHAT_SERVER_URL ?? "http://localhost:8080";
+/** The server serves /metrics on its private admin port (ADMIN_PORT, 9090 by default), not on the public one. */
+const admin = process.env.CHAT_ADMIN_URL ?? "http://localhost:9090";
 
 export default defineConfig({
   plugins: [react()],
@@ -12,7 +14,7 @@ export default defineConfig({
       "/socket.io": { target: server, ws: true, changeOrigin: true },
       "/livez": server,
       "/readyz": server,
-      "/metrics": server,
+      "/metrics": admin,
     },
   },
   test: {
