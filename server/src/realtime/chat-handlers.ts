@@ -83,16 +83,23 @@ export function registerChatHandlers(socket: ChatSocket, deps: HandlerDeps) {
       // dedupes by seq) instead of not at all.
       await socket.join(roomTag(room));
       rooms.add(room);
+      const undo = async () => {
+        rooms.delete(room);
+        await socket.leave(roomTag(room));
+      };
       try {
         const [history, users] = await Promise.all([
           messages.history(room, since),
           isNew ? presence.join(entry(room)) : presence.list(room),
         ]);
+        if (users === null) {
+          await undo();
+          return fail(ErrorCode.NameTaken, `the name "${user.name}" is in use in ${room}; pick another`);
+        }
         return ok({ room, ...history, presence: users });
       } catch (err) {
         if (isNew) {
-          rooms.delete(room);
-          await socket.leave(roomTag(room));
+          await undo();
           // The store may be down too; an entry left behind expires with its TTL.
           await presence.leave(entry(room)).catch(() => {});
         }

@@ -32,11 +32,12 @@ export class PresenceTracker {
     clearInterval(this.timer);
   }
 
-  async join(entry: PresenceEntry): Promise<User[]> {
+  /** Enter the room and tell everyone; null when another present user has this name. */
+  async join(entry: PresenceEntry): Promise<User[] | null> {
+    if (!(await this.store.add(entry))) return null;
     const members = this.local.get(entry.room) ?? new Map<string, PresenceEntry>();
     this.local.set(entry.room, members);
     members.set(entry.connId, entry);
-    await this.store.add(entry);
     return this.publish(entry.room);
   }
 

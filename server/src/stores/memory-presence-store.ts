@@ -1,5 +1,5 @@
 import type { User } from "@chat/protocol";
-import { distinctUsers } from "./presence-order.js";
+import { distinctUsers, nameKey } from "./presence-order.js";
 import type { PresenceEntry, PresenceStore, StoreLimits } from "./types.js";
 
 /** Single-process twin of the Redis presence store: entries expire unless refreshed. */
@@ -12,10 +12,16 @@ export class MemoryPresenceStore implements PresenceStore {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async add({ room, connId, user }: PresenceEntry): Promise<void> {
-    const members = this.rooms.get(room) ?? new Map();
+  async add({ room, connId, user }: PresenceEntry): Promise<boolean> {
+    const members = this.rooms.get(room) ?? new Map<string, { user: User; expiresAt: number }>();
+    const now = this.now();
+    const key = nameKey(user.name);
+    for (const m of members.values()) {
+      if (m.expiresAt > now && m.user.id !== user.id && nameKey(m.user.name) === key) return false;
+    }
     this.rooms.set(room, members);
-    members.set(connId, { user, expiresAt: this.now() + this.limits.presenceTtlMs });
+    members.set(connId, { user, expiresAt: now + this.limits.presenceTtlMs });
+    return true;
   }
 
   async remove({ room, connId }: PresenceEntry): Promise<void> {

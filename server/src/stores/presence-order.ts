@@ -6,3 +6,6 @@ export function distinctUsers(users: Iterable<User>): User[] {
   for (const u of users) if (!byId.has(u.id)) byId.set(u.id, u);
   return [...byId.values()].sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
 }
+
+/** Names compare equal when they look alike: "Ada", "ada" and "ａｄａ" are one name. */
+export const nameKey = (name: string) => name.normalize("NFKC").toLowerCase();

@@ -1,13 +1,13 @@
 import type { User } from "@chat/protocol";
 import { roomKeys } from "./keys.js";
-import { distinctUsers } from "./presence-order.js";
+import { distinctUsers, nameKey } from "./presence-order.js";
 import { type RedisClient, script } from "./redis-script.js";
-import { PRESENCE_LIST, PRESENCE_REFRESH, PRESENCE_TOUCH } from "./redis-scripts.js";
+import { PRESENCE_ADD, PRESENCE_LIST, PRESENCE_REFRESH } from "./redis-scripts.js";
 import type { PresenceEntry, PresenceStore, StoreLimits } from "./types.js";
 
 /** A sorted set per room: member = one connection, score = its expiry on Redis' clock. */
 export class RedisPresenceStore implements PresenceStore {
-  private readonly touch;
+  private readonly addScript;
   private readonly refreshScript;
   private readonly listScript;
 
@@ -15,13 +15,15 @@ export class RedisPresenceStore implements PresenceStore {
     private readonly redis: RedisClient,
     private readonly limits: Pick<StoreLimits, "presenceTtlMs">,
   ) {
-    this.touch = script<number>(redis, PRESENCE_TOUCH, 1);
+    this.addScript = script<number>(redis, PRESENCE_ADD, 1);
     this.refreshScript = script<number>(redis, PRESENCE_REFRESH, 1);
     this.listScript = script<string[]>(redis, PRESENCE_LIST, 1);
   }
 
-  async add(entry: PresenceEntry): Promise<void> {
-    await this.touch([roomKeys(entry.room).presence], [this.limits.presenceTtlMs, member(entry)]);
+  async add(entry: PresenceEntry): Promise<boolean> {
+    const { user } = entry;
+    const args = [this.limits.presenceTtlMs, user.id, nameKey(user.name), member(entry)];
+    return (await this.addScript([roomKeys(entry.room).presence], args)) === 1;
   }
 
   async remove(entry: PresenceEntry): Promise<void> {
@@ -44,7 +46,7 @@ export class RedisPresenceStore implements PresenceStore {
   }
 }
 
-const member = ({ connId, user }: PresenceEntry) => JSON.stringify([connId, user.id, user.name]);
+const member = ({ connId, user }: PresenceEntry) => JSON.stringify([connId, user.id, user.name, nameKey(user.name)]);
 
 function parseMember(m: string): User {
   const [, id, name] = JSON.parse(m) as [string, string, string];

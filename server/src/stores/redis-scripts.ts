@@ -45,13 +45,20 @@ end
 return {cursor, 0, redis.call('XRANGE', KEYS[2], (since + 1) .. '-0', '+', 'COUNT', ARGV[3])}
 `;
 
-/** KEYS: presence. ARGV: ttlMs, member... Adds or refreshes members with score = expiry. */
-export const PRESENCE_TOUCH = `
+/**
+ * KEYS: presence. ARGV: ttlMs, userId, nameKey, member. Adds the member (score = expiry) unless a
+ * live member of another user has the same name key; returns 1 if added, 0 if the name is taken.
+ * Members are JSON arrays [connId, userId, name, nameKey].
+ */
+export const PRESENCE_ADD = `
 ${NOW_MS}
-local expires = now + tonumber(ARGV[1])
-for i = 2, #ARGV do redis.call('ZADD', KEYS[1], expires, ARGV[i]) end
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')) do
+  local e = cjson.decode(m)
+  if e[2] ~= ARGV[2] and e[4] == ARGV[3] then return 0 end
+end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[4])
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]) * 2)
-return #ARGV - 1
+return 1
 `;
 
 /** KEYS: presence. ARGV: ttlMs, member... Refreshes only members still present (XX). */

@@ -122,6 +122,22 @@ export function storeSuite(name: string, create: StoresFactory, wait: (ms: numbe
       expect(await stores.presence.list(r)).toEqual([bob]);
     });
 
+    it("keeps names unique per room while their owner is present", async () => {
+      const { stores, room } = await create();
+      const r = room("names");
+      expect(await stores.presence.add({ room: r, connId: "c1", user: alice })).toBe(true);
+      // The same user on another tab is welcome; someone else calling themselves "ALICE" is not.
+      expect(await stores.presence.add({ room: r, connId: "c2", user: alice })).toBe(true);
+      expect(await stores.presence.add({ room: r, connId: "c3", user: { id: "u_eve", name: "ALICE" } })).toBe(false);
+      expect(
+        await stores.presence.add({ room: room("elsewhere"), connId: "c4", user: { id: "u_eve", name: "alice" } }),
+      ).toBe(true);
+      expect(await stores.presence.list(r)).toEqual([alice]);
+      await stores.presence.remove({ room: r, connId: "c1", user: alice });
+      await stores.presence.remove({ room: r, connId: "c2", user: alice });
+      expect(await stores.presence.add({ room: r, connId: "c3", user: { id: "u_eve", name: "ALICE" } })).toBe(true);
+    });
+
     it("expires entries that are not refreshed (a pod that died)", async () => {
       const { stores, room } = await create();
       const r = room("ghosts");

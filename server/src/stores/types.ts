@@ -41,7 +41,11 @@ export interface PresenceEntry {
  * leaves no ghost users behind.
  */
 export interface PresenceStore {
-  add(entry: PresenceEntry): Promise<void>;
+  /**
+   * Add a connection, unless another user present in the room already has this name (compared
+   * case- and width-insensitively): then nothing is added and the result is false. Atomic.
+   */
+  add(entry: PresenceEntry): Promise<boolean>;
   remove(entry: PresenceEntry): Promise<void>;
   /** Heartbeat: extend the life of entries this pod still holds. */
   refresh(entries: PresenceEntry[]): Promise<void>;

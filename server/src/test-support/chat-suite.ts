@@ -144,6 +144,18 @@ export function chatSuite(name: string, setup: () => Promise<{ nodes: Node[]; te
       expect(refused).toMatchObject({ data: { code: "unauthorized", message: "session token signature is invalid" } });
     });
 
+    it("refuses a name already present in the room, on any pod", async () => {
+      const r = room();
+      const first = await connect(0, { name: "Grace" });
+      data(await first.join(r));
+      const impostor = await connect(1, { name: "grace" });
+      expect(await impostor.join(r)).toMatchObject({ ok: false, error: { code: "name_taken" } });
+      expect(await impostor.send(r, "hi")).toMatchObject({ ok: false, error: { code: "not_in_room" } });
+      // The owner's second tab (same token) is the same user.
+      const tab = await connect(2, { token: first.session.token });
+      expect(data(await tab.join(r)).presence.map((u) => u.name)).toEqual(["Grace"]);
+    });
+
     it("shows presence across pods and removes a user who disconnects", async () => {
       const r = room();
       const a = await connect(0, { name: "anna" });
