@@ -39,6 +39,8 @@ export interface DeploymentModel {
   source: string;
   name: string;
   namespace: string | undefined;
+  /** The Deployment's `selector.matchLabels`, e.g. for `kubectl get pods -l`. */
+  selector: Record<string, string>;
   replicas: number;
   maxSurge: IntOrPercent;
   maxUnavailable: IntOrPercent;
@@ -189,6 +191,11 @@ export function parseDeployment(yamlText: string, name = "chat", source = "inlin
     source,
     name,
     namespace: str(metadata.namespace),
+    selector: Object.fromEntries(
+      Object.entries(isObj(spec.selector) && isObj(spec.selector.matchLabels) ? spec.selector.matchLabels : {}).map(
+        ([k, v]) => [k, String(v)],
+      ),
+    ),
     replicas: num(spec.replicas, 1),
     maxSurge: intOrPercent(rolling.maxSurge ?? DEFAULT_ROLLING, "maxSurge"),
     maxUnavailable: intOrPercent(rolling.maxUnavailable ?? DEFAULT_ROLLING, "maxUnavailable"),

@@ -1,0 +1,65 @@
+/**
+ * What the cluster specs need from a cluster, and nothing else: the same specs run against the
+ * local rig (default) and against a kind cluster (E2E_TARGET=kind).
+ */
+import type { RigOverrides } from "../rig/overrides.js";
+import type { Timeline } from "../rig/timeline.js";
+
+/** Rig-only knobs (a kind cluster runs its manifests as deployed). */
+export interface RigDriverOptions {
+  /** Extra overrides on top of FAST. */
+  overrides?: RigOverrides;
+  logDir?: string;
+}
+
+export interface ClusterPod {
+  name: string;
+  /** Passing its readiness probe. */
+  ready: boolean;
+  /** Being deleted (draining or about to be killed). */
+  terminating: boolean;
+  /** Open sockets, when the driver can see them (the rig reads them off /readyz). */
+  connections?: number;
+}
+
+export interface ClusterDriver {
+  readonly target: "rig" | "kind";
+  /** The ingress: what browsers and bots connect to. */
+  readonly baseUrl: string;
+  /** The replica count the manifests ask for; `reset()` returns to it. */
+  readonly defaultReplicas: number;
+  /** Cluster events with wall-clock times; specs add their clients' events to it. */
+  readonly timeline: Timeline;
+  pods(): Promise<ClusterPod[]>;
+  /** `kubectl rollout restart deployment/chat`; resolves once rolled out and every old pod is gone. */
+  rollout(): Promise<void>;
+  /** Delete a pod with no grace (SIGKILL); resolves once a replacement is ready. */
+  kill(pod: string): Promise<void>;
+  /** Resolves once exactly `replicas` pods run, all ready, none terminating. */
+  scale(replicas: number): Promise<void>;
+  /** Restart Redis; resolves once Redis and every chat pod are ready again. */
+  restartRedis(): Promise<void>;
+  /** Back to the manifests' shape (replica count, autoscaler) after a spec changed it. */
+  reset(): Promise<void>;
+  /** Copy what helps debug a failure (logs, timeline, pod list) into `dir`; returns the files. */
+  collectArtifacts(dir: string): Promise<string[]>;
+  stop(): Promise<void>;
+}
+
+export type Target = ClusterDriver["target"];
+
+export function targetFromEnv(env: NodeJS.ProcessEnv = process.env): Target {
+  const t = env.E2E_TARGET ?? "rig";
+  if (t !== "rig" && t !== "kind") throw new Error(`E2E_TARGET must be 'rig' or 'kind', got '${t}'`);
+  return t;
+}
+
+/** The driver E2E_TARGET asks for. Imported lazily so a kind run never loads the rig, and vice versa. */
+export async function driverFromEnv(opts: RigDriverOptions = {}): Promise<ClusterDriver> {
+  if (targetFromEnv() === "kind") {
+    const { KindDriver } = await import("./kind-driver.js");
+    return KindDriver.connect();
+  }
+  const { RigDriver } = await import("./rig-driver.js");
+  return RigDriver.start(opts);
+}

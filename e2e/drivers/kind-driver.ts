@@ -1,0 +1,247 @@
+/**
+ * The cluster specs against a real kind cluster (E2E_TARGET=kind): the chat deployed from
+ * k8s/overlays/kind behind its ingress on http://localhost, every operation a kubectl command.
+ *
+ * This machine has no container engine, so this driver has never run here; kind-driver.test.ts
+ * checks the commands it builds and how it reads kubectl's answers.
+ */
+import { execFile } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { delay } from "@chat/testkit";
+import { type DeploymentModel, loadDeployment } from "../rig/manifest.js";
+import { Timeline } from "../rig/timeline.js";
+import type { ClusterDriver, ClusterPod } from "./driver.js";
+
+/** Runs `kubectl <args>` and returns its stdout; rejects with kubectl's stderr. */
+export type Kubectl = (args: string[]) => Promise<string>;
+
+export const execKubectl: Kubectl = async (args) => {
+  try {
+    const { stdout } = await promisify(execFile)("kubectl", args, { maxBuffer: 32 << 20 });
+    return stdout;
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new Error(`kubectl ${args.join(" ")} failed: ${e.stderr?.trim() || e.message}`);
+  }
+};
+
+export interface KindOptions {
+  kubectl?: Kubectl;
+  /** The ingress (default http://localhost, where k8s/kind/cluster.yaml publishes port 80). */
+  baseUrl?: string;
+  /** kubectl context (default: kind-chat, the cluster k8s/kind/cluster.yaml creates). */
+  context?: string;
+  /** How often to look at the pods while waiting (default 1 s). */
+  pollMs?: number;
+  /** Bound on each operation (default 300 s). */
+  timeoutMs?: number;
+}
+
+type Model = Pick<DeploymentModel, "name" | "namespace" | "selector" | "replicas" | "graceMs">;
+
+interface PodJson {
+  metadata: { name: string; deletionTimestamp?: string };
+  status?: { phase?: string; conditions?: { type: string; status: string }[] };
+}
+
+/** Pods as kubectl reports them. Pure; unit-tested. */
+export function parsePods(json: string): ClusterPod[] {
+  const list = JSON.parse(json) as { items: PodJson[] };
+  return list.items
+    .filter((p) => p.status?.phase !== "Succeeded" && p.status?.phase !== "Failed")
+    .map((p) => ({
+      name: p.metadata.name,
+      ready: p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false,
+      terminating: p.metadata.deletionTimestamp !== undefined,
+    }));
+}
+
+/** Timeline events for what changed between two looks at the pods. Pure; unit-tested. */
+export function diffPods(before: ClusterPod[], after: ClusterPod[], timeline: Timeline) {
+  const old = new Map(before.map((p) => [p.name, p]));
+  for (const p of after) {
+    const was = old.get(p.name);
+    if (!was) timeline.add("pod-created", { pod: p.name });
+    if (p.ready && !was?.ready) timeline.add("pod-ready", { pod: p.name });
+    if (!p.ready && was?.ready) timeline.add("pod-unready", { pod: p.name });
+    if (p.terminating && !was?.terminating) timeline.add("pod-terminating", { pod: p.name });
+    old.delete(p.name);
+  }
+  for (const gone of old.keys()) timeline.add("pod-exited", { pod: gone });
+}
+
+export class KindDriver implements ClusterDriver {
+  readonly target = "kind";
+  readonly timeline = new Timeline();
+  readonly baseUrl: string;
+  private readonly kubectl: Kubectl;
+  private readonly pollMs: number;
+  private readonly timeoutMs: number;
+  private readonly context: string;
+  private seen: ClusterPod[] = [];
+  private hpa: { minReplicas: number; maxReplicas: number } | undefined;
+
+  constructor(
+    private readonly model: Model,
+    opts: KindOptions = {},
+  ) {
+    this.kubectl = opts.kubectl ?? execKubectl;
+    this.baseUrl = opts.baseUrl ?? process.env.E2E_BASE_URL ?? "http://localhost";
+    this.context = opts.context ?? process.env.E2E_KUBE_CONTEXT ?? "kind-chat";
+    this.pollMs = opts.pollMs ?? 1000;
+    this.timeoutMs = opts.timeoutMs ?? 300_000;
+  }
+
+  /** Read the overlay's Deployment (namespace, name, selector, replicas) and check the cluster has it. */
+  static async connect(opts: KindOptions = {}): Promise<KindDriver> {
+    const driver = new KindDriver(await loadDeployment("k8s/overlays/kind"), opts);
+    try {
+      await driver.run("get", `deployment/${driver.model.name}`, "-o", "name");
+    } catch (err) {
+      throw new Error(
+        `E2E_TARGET=kind needs a kind cluster running the chat (docs/rig.md, "Against kind"): ${(err as Error).message}`,
+      );
+    }
+    driver.seen = await driver.pods();
+    return driver;
+  }
+
+  get defaultReplicas() {
+    return this.model.replicas;
+  }
+
+  private get deployment() {
+    return `deployment/${this.model.name}`;
+  }
+
+  private get selector() {
+    return Object.entries(this.model.selector)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(",");
+  }
+
+  /** Every command names its context and namespace: never whatever kubectl happens to point at. */
+  run(...args: string[]): Promise<string> {
+    return this.kubectl(["--context", this.context, "--namespace", this.model.namespace ?? "default", ...args]);
+  }
+
+  async pods(): Promise<ClusterPod[]> {
+    return parsePods(await this.run("get", "pods", "-l", this.selector, "-o", "json"));
+  }
+
+  /** Poll the pods (recording changes in the timeline) until `done` holds, within the operation bound. */
+  private async waitPods(what: string, done: (pods: ClusterPod[]) => boolean) {
+    const deadline = Date.now() + this.timeoutMs;
+    for (;;) {
+      const pods = await this.pods();
+      diffPods(this.seen, pods, this.timeline);
+      this.seen = pods;
+      if (done(pods)) return;
+      if (Date.now() > deadline) {
+        throw new Error(`timed out after ${this.timeoutMs} ms waiting for ${what}: ${JSON.stringify(pods)}`);
+      }
+      await delay(this.pollMs);
+    }
+  }
+
+  private settled(replicas: number) {
+    return (pods: ClusterPod[]) => pods.length === replicas && pods.every((p) => p.ready && !p.terminating);
+  }
+
+  private async operation(op: string, detail: Record<string, unknown>, run: () => Promise<void>) {
+    const started = this.timeline.add("operation-started", { detail: { op, ...detail } });
+    try {
+      await run();
+    } catch (err) {
+      this.timeline.add("operation-finished", { detail: { op, error: (err as Error).message } });
+      throw err;
+    }
+    this.timeline.add("operation-finished", { detail: { op, ms: Date.now() - started.t } });
+  }
+
+  rollout() {
+    return this.operation("rollout", {}, async () => {
+      const replicas = (await this.pods()).filter((p) => !p.terminating).length;
+      await this.run("rollout", "restart", this.deployment);
+      await this.run("rollout", "status", this.deployment, `--timeout=${Math.round(this.timeoutMs / 1000)}s`);
+      // rollout status returns once the new pods are available; old ones may still be draining.
+      await this.waitPods("the old pods to exit", this.settled(replicas));
+    });
+  }
+
+  kill(pod: string) {
+    return this.operation("kill", { pod }, async () => {
+      const replicas = (await this.pods()).filter((p) => !p.terminating).length;
+      await this.run("delete", "pod", pod, "--grace-period=0", "--force");
+      await this.waitPods(
+        `a replacement for ${pod}`,
+        (pods) => !pods.some((p) => p.name === pod) && this.settled(replicas)(pods),
+      );
+    });
+  }
+
+  scale(replicas: number) {
+    return this.operation("scale", { replicas }, async () => {
+      // The HPA (minReplicas 3) would undo a scale below its minimum: pin it for the test, reset() restores it.
+      await this.pinAutoscaler(replicas);
+      await this.run("scale", this.deployment, `--replicas=${replicas}`);
+      await this.waitPods(`${replicas} ready pods and none terminating`, this.settled(replicas));
+    });
+  }
+
+  restartRedis() {
+    return this.operation("redis-restart", {}, async () => {
+      const replicas = (await this.pods()).filter((p) => !p.terminating).length;
+      await this.run("rollout", "restart", "statefulset/redis");
+      this.timeline.add("redis-stopped");
+      await this.run("rollout", "status", "statefulset/redis", `--timeout=${Math.round(this.timeoutMs / 1000)}s`);
+      this.timeline.add("redis-started");
+      await this.waitPods("every chat pod ready again", this.settled(replicas));
+    });
+  }
+
+  async reset() {
+    if ((await this.pods()).length !== this.model.replicas) await this.scale(this.model.replicas);
+    if (this.hpa) {
+      await this.run("patch", `hpa/${this.model.name}`, "--type=merge", "-p", JSON.stringify({ spec: this.hpa }));
+      this.hpa = undefined;
+    }
+  }
+
+  private async pinAutoscaler(replicas: number) {
+    let hpa: { spec: { minReplicas?: number; maxReplicas: number } };
+    try {
+      hpa = JSON.parse(await this.run("get", `hpa/${this.model.name}`, "-o", "json"));
+    } catch {
+      return; // no autoscaler in this overlay
+    }
+    this.hpa ??= { minReplicas: hpa.spec.minReplicas ?? 1, maxReplicas: hpa.spec.maxReplicas };
+    const spec = { minReplicas: replicas, maxReplicas: Math.max(replicas, 1) };
+    await this.run("patch", `hpa/${this.model.name}`, "--type=merge", "-p", JSON.stringify({ spec }));
+  }
+
+  async collectArtifacts(dir: string): Promise<string[]> {
+    mkdirSync(dir, { recursive: true });
+    const files: string[] = [];
+    const save = async (name: string, args: string[]) => {
+      let text: string;
+      try {
+        text = await this.run(...args);
+      } catch (err) {
+        text = String(err);
+      }
+      writeFileSync(join(dir, name), text);
+      files.push(join(dir, name));
+    };
+    writeFileSync(join(dir, "timeline.json"), JSON.stringify(this.timeline, null, 1));
+    files.push(join(dir, "timeline.json"));
+    await save("pods.txt", ["get", "pods", "-o", "wide"]);
+    await save("events.txt", ["get", "events", "--sort-by=.lastTimestamp"]);
+    await save("chat.log", ["logs", "-l", this.selector, "--prefix", "--tail=-1", "--max-log-requests=20"]);
+    return files;
+  }
+
+  async stop() {}
+}
