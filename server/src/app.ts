@@ -1,7 +1,7 @@
 import { createServer, type Server as HttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
-import { PROTOCOL_VERSION, type RefusalBody } from "@chat/protocol";
+import { ErrorCode, PROTOCOL_VERSION, type RefusalBody } from "@chat/protocol";
 import { createShardedAdapter } from "@socket.io/redis-adapter";
 import { Server as Engine } from "engine.io";
 import { Server } from "socket.io";
@@ -15,8 +15,10 @@ import { Tasks } from "./lifecycle/tasks.js";
 import type { Logger } from "./logger.js";
 import { authenticate } from "./realtime/auth.js";
 import { registerChatHandlers } from "./realtime/chat-handlers.js";
+import { clientIp, Limits } from "./realtime/limits.js";
 import { PresenceTracker } from "./realtime/presence.js";
 import { SessionTokens } from "./realtime/session-token.js";
+import { guardSlowConsumers } from "./realtime/slow-consumers.js";
 import type { ChatServer } from "./realtime/types.js";
 import type { RedisConnections } from "./stores/redis-connection.js";
 import type { Stores } from "./stores/types.js";
@@ -54,6 +56,7 @@ export function createApp({ config, log, stores, redis }: AppDeps): App {
   const metrics = createMetrics(lifecycle);
   const tokens = new SessionTokens(config.SESSION_SECRET, config.SESSION_TTL_MS);
   const tasks = new Tasks();
+  const limits = new Limits(config, redis?.client);
 
   const engine = new Engine({
     pingInterval: config.PING_INTERVAL_MS,
@@ -80,7 +83,7 @@ export function createApp({ config, log, stores, redis }: AppDeps): App {
 
   const presence = new PresenceTracker(io, stores.presence, log, Math.max(200, Math.floor(config.PRESENCE_TTL_MS / 3)));
   const drainer = new Drainer(io, lifecycle, tasks, config, log);
-  io.use(authenticate(tokens));
+  io.use(authenticate(tokens, config.TRUST_PROXY_HOPS));
   io.on("connection", (socket) => {
     registerChatHandlers(socket, {
       io,
@@ -90,6 +93,7 @@ export function createApp({ config, log, stores, redis }: AppDeps): App {
       log,
       metrics,
       tasks,
+      limits,
       storeUp: () => redis?.isUp() ?? true,
     });
     let lastCounted = "";
@@ -104,39 +108,64 @@ export function createApp({ config, log, stores, redis }: AppDeps): App {
     });
     if (drainer.draining) drainer.notifyLate(socket);
   });
+  const slowConsumers = guardSlowConsumers(io, config, log, metrics);
   redis?.watch((up) => lifecycle.setRedisUp(up));
 
-  const refuse = (reason: RefusalBody) => {
-    metrics.handshakes.inc({ result: "refused", reason: reason.code });
-    return JSON.stringify({ error: reason });
-  };
   const isHandshake = (url: string) => !new URL(url, "http://x").searchParams.has("sid");
+  /**
+   * The handshake gate: a pod that is starting, full or draining answers 503 (load balancers retry
+   * elsewhere); an address opening connections too fast gets 429. Requests of existing sessions pass.
+   */
+  const gate = async (
+    req: IncomingMessage,
+  ): Promise<{ status: number; body: RefusalBody; retryAfterMs: number } | null> => {
+    if (!isHandshake(req.url ?? "/")) return null;
+    const refusal = lifecycle.refusal();
+    if (refusal) return { status: 503, body: refusal, retryAfterMs: 1000 };
+    const verdict = await limits.connection(clientIp(req, config.TRUST_PROXY_HOPS));
+    if (verdict.ok) return null;
+    const message = `too many connections from your address; retry in ${Math.ceil(verdict.retryAfterMs / 1000)} s`;
+    return { status: 429, body: { code: ErrorCode.RateLimited, message }, retryAfterMs: verdict.retryAfterMs };
+  };
+  const refusalResponse = (r: { status: number; body: RefusalBody; retryAfterMs: number }) => {
+    metrics.handshakes.inc({ result: "refused", reason: r.body.code });
+    return {
+      body: JSON.stringify({ error: r.body }),
+      headers: {
+        "Content-Type": "application/json",
+        "Retry-After": String(Math.ceil(r.retryAfterMs / 1000)),
+        "Cache-Control": "no-store",
+      },
+    };
+  };
 
   const app = publicRoutes(lifecycle, config.POD_NAME, config.CLIENT_DIR);
   const server: HttpServer = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? "/";
     if (!url.startsWith(SOCKET_PATH)) return app(req, res);
-    const refusal = isHandshake(url) ? lifecycle.refusal() : null;
-    if (refusal) {
-      // 503 (not engine.io's 403) so that load balancers retry on another pod.
-      res.writeHead(503, { "Content-Type": "application/json", "Retry-After": "1", "Cache-Control": "no-store" });
-      res.end(refuse(refusal));
-      return;
-    }
-    engine.handleRequest(req as never, res as never);
+    void gate(req).then((refused) => {
+      if (!refused) return engine.handleRequest(req as never, res as never);
+      const { body, headers } = refusalResponse(refused);
+      res.writeHead(refused.status, headers);
+      res.end(body);
+    });
   });
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = req.url ?? "/";
     if (!url.startsWith(SOCKET_PATH)) return socket.destroy();
-    const refusal = isHandshake(url) ? lifecycle.refusal() : null;
-    if (refusal) {
-      const body = refuse(refusal);
+    void gate(req).then((refused) => {
+      if (!refused) return engine.handleUpgrade(req as never, socket as never, head);
+      const { body, headers } = refusalResponse(refused);
+      const lines = Object.entries({
+        ...headers,
+        Connection: "close",
+        "Content-Length": String(Buffer.byteLength(body)),
+      });
+      const reason = refused.status === 503 ? "Service Unavailable" : "Too Many Requests";
       socket.end(
-        `HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+        `HTTP/1.1 ${refused.status} ${reason}\r\n${lines.map(([k, v]) => `${k}: ${v}`).join("\r\n")}\r\n\r\n${body}`,
       );
-      return;
-    }
-    engine.handleUpgrade(req as never, socket as never, head);
+    });
   });
   // Long-lived sockets must not be cut by Node's request timeouts; Socket.IO pings detect dead peers.
   server.requestTimeout = 0;
@@ -184,6 +213,7 @@ export function createApp({ config, log, stores, redis }: AppDeps): App {
     drained,
     async close() {
       presence.stop();
+      clearInterval(slowConsumers);
       lifecycle.close();
       metrics.stop();
       // local: through the Redis adapter this would disconnect every pod's sockets.

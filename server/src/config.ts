@@ -50,6 +50,20 @@ export const envSchema = z
     MAX_TEXT_LENGTH: int(1, 4000).default(2000),
     MAX_PAYLOAD_BYTES: int(1024, 1_048_576).default(16_384),
     MAX_ROOMS_PER_SOCKET: int(1, 1000).default(50),
+    /** Abuse limits, shared by all pods through Redis (per pod in embedded mode). */
+    RATE_WINDOW_MS: ms(10_000, 1000),
+    RATE_MESSAGES_PER_USER: int(1).default(30),
+    RATE_MESSAGES_PER_IP: int(1).default(300),
+    RATE_JOINS_PER_USER: int(1).default(100),
+    RATE_CONNECTIONS_PER_IP: int(1).default(300),
+    RATE_CONNECTIONS_WINDOW_MS: ms(60_000, 1000),
+    /** Rate-limited sends in a row before the connection is closed. */
+    ABUSE_STRIKES: int(1).default(20),
+    /** Proxies in front of the pods (the ingress = 1); their X-Forwarded-For entries are trusted. */
+    TRUST_PROXY_HOPS: int(0, 10).default(0),
+    /** A client that stops reading is disconnected once this much is queued for it. */
+    SLOW_CLIENT_MAX_BUFFER_BYTES: int(65_536).default(4 * 1024 * 1024),
+    SLOW_CLIENT_MAX_PACKETS: int(10).default(2000),
     /** Origins allowed to open a socket; empty = same origin only; "*" = any. */
     ALLOWED_ORIGINS: list,
     /** Directory of the built client; the default is the workspace's client/dist. */

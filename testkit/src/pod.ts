@@ -3,6 +3,17 @@ import { fileURLToPath } from "node:url";
 import { type Managed, spawnManaged, stopProcess } from "./processes.js";
 import { freePort, getJson, waitFor } from "./wait.js";
 
+/**
+ * Test pods get loose abuse limits: every test client shares 127.0.0.1, and hundreds of them
+ * would otherwise be one "flooding address". Tests of the limits pass their own values.
+ */
+export const LOOSE_LIMITS: Record<string, string> = {
+  RATE_MESSAGES_PER_USER: "100000",
+  RATE_MESSAGES_PER_IP: "1000000",
+  RATE_JOINS_PER_USER: "100000",
+  RATE_CONNECTIONS_PER_IP: "1000000",
+};
+
 /** The one entry point every pod runs, here as in Docker, compose and k8s. */
 export const SERVER_ENTRY = fileURLToPath(new URL("../../server/dist/main.js", import.meta.url));
 
@@ -41,6 +52,7 @@ export async function startPod(opts: PodOptions = {}): Promise<PodHandle> {
     env: {
       PATH: process.env.PATH ?? "",
       LOG_LEVEL: "warn",
+      ...LOOSE_LIMITS,
       ...opts.env,
       PORT: String(port),
       ADMIN_PORT: String(adminPort),

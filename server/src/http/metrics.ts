@@ -95,6 +95,11 @@ export function createMetrics(lifecycle: Lifecycle) {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers: [registry],
     }),
+    slowConsumers: new Counter({
+      name: "chat_slow_consumers_disconnected_total",
+      help: "Sockets cut off because their client stopped reading and the backlog passed the limit",
+      registers: [registry],
+    }),
     countDelivery() {
       delivered++;
     },

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import express, { type Express } from "express";
+import helmet from "helmet";
 import type { Lifecycle } from "../lifecycle/lifecycle.js";
 import type { Metrics } from "./metrics.js";
 
@@ -20,6 +21,26 @@ export function publicRoutes(lifecycle: Lifecycle, pod: string, clientDir: strin
   const app = express();
   app.disable("x-powered-by");
   probes(app, lifecycle, pod);
+  // The client needs nothing from elsewhere: scripts, styles and sockets are same-origin only.
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'"],
+          styleSrc: ["'self'"],
+          imgSrc: ["'self'", "data:"],
+          connectSrc: ["'self'"],
+          objectSrc: ["'none'"],
+          baseUri: ["'none'"],
+          frameAncestors: ["'none'"],
+          formAction: ["'self'"],
+        },
+      },
+      // Same-origin chat: no cross-origin embedding of its resources either.
+      crossOriginResourcePolicy: { policy: "same-origin" },
+    }),
+  );
   if (existsSync(join(clientDir, "index.html"))) {
     // Vite fingerprints assets, so they can be cached for good; index.html must not be.
     app.use("/assets", express.static(join(clientDir, "assets"), { immutable: true, maxAge: "1y" }));

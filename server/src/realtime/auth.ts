@@ -1,4 +1,5 @@
 import { ErrorCode, handshakeAuthSchema, parsePayload, type RefusalBody, type User } from "@chat/protocol";
+import { clientIp } from "./limits.js";
 import { SessionTokens } from "./session-token.js";
 import type { ChatSocket } from "./types.js";
 
@@ -13,7 +14,7 @@ export class Refusal extends Error {
  * Handshake: a valid token keeps the user's id on any pod (its name may change); no token makes a
  * new user. Anything else is refused with a reason, before the socket exists.
  */
-export function authenticate(tokens: SessionTokens) {
+export function authenticate(tokens: SessionTokens, trustProxyHops: number) {
   return (socket: ChatSocket, next: (err?: Error) => void) => {
     const parsed = parsePayload(handshakeAuthSchema, socket.handshake.auth ?? {});
     if (!parsed.ok) return next(new Refusal(parsed.error));
@@ -27,6 +28,7 @@ export function authenticate(tokens: SessionTokens) {
       user = { id: SessionTokens.newUserId(), name: name ?? `guest-${Math.random().toString(36).slice(2, 6)}` };
     }
     socket.data.user = user;
+    socket.data.ip = clientIp(socket.request, trustProxyHops);
     socket.data.token = tokens.issue(user);
     next();
   };

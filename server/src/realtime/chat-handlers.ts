@@ -20,6 +20,7 @@ import type { Tasks } from "../lifecycle/tasks.js";
 import type { Logger } from "../logger.js";
 import { roomTag } from "../stores/keys.js";
 import type { MessageStore } from "../stores/types.js";
+import type { Limits, Verdict } from "./limits.js";
 import type { PresenceTracker } from "./presence.js";
 import type { ChatServer, ChatSocket } from "./types.js";
 
@@ -27,7 +28,8 @@ export interface HandlerDeps {
   io: ChatServer;
   messages: MessageStore;
   presence: PresenceTracker;
-  config: Pick<Config, "POD_NAME" | "MAX_TEXT_LENGTH" | "MAX_ROOMS_PER_SOCKET">;
+  config: Pick<Config, "POD_NAME" | "MAX_TEXT_LENGTH" | "MAX_ROOMS_PER_SOCKET" | "ABUSE_STRIKES">;
+  limits: Limits;
   log: Logger;
   metrics: Metrics;
   tasks: Tasks;
@@ -39,8 +41,27 @@ const TYPING_INTERVAL_MS = 1000;
 
 /** The chat events of one socket. Every payload is validated; every failure is an error ack. */
 export function registerChatHandlers(socket: ChatSocket, deps: HandlerDeps) {
-  const { io, messages, presence, config, log, metrics, tasks } = deps;
-  const { user } = socket.data;
+  const { io, messages, presence, config, log, metrics, tasks, limits } = deps;
+  const { user, ip } = socket.data;
+  let strikes = 0;
+
+  /** A refused action counts as a strike; a client that keeps going after being told is cut off. */
+  const limited = (verdict: Verdict, what: string): Response<never> | null => {
+    if (verdict.ok) {
+      strikes = 0;
+      return null;
+    }
+    if (++strikes >= config.ABUSE_STRIKES) {
+      log.warn({ user: user.id, ip, strikes }, "disconnecting a client that ignores rate limits");
+      // After the ack below has gone out.
+      setImmediate(() => socket.disconnect(true));
+    }
+    return fail(
+      ErrorCode.RateLimited,
+      `too many ${what}; retry in ${Math.ceil(verdict.retryAfterMs / 1000)} s`,
+      verdict.retryAfterMs,
+    );
+  };
   const rooms = new Set<string>();
   const lastTyping = new Map<string, number>();
   const entry = (room: string) => ({ room, connId: socket.id, user });
@@ -75,6 +96,8 @@ export function registerChatHandlers(socket: ChatSocket, deps: HandlerDeps) {
   socket.on(
     "room:join",
     handle("room:join", joinSchema, async ({ room, since }) => {
+      const refused = limited(await limits.join(user.id), "joins");
+      if (refused) return refused;
       const isNew = !rooms.has(room);
       if (isNew && rooms.size >= config.MAX_ROOMS_PER_SOCKET) {
         return fail(ErrorCode.TooManyRooms, `at most ${config.MAX_ROOMS_PER_SOCKET} rooms per connection`);
@@ -129,6 +152,11 @@ export function registerChatHandlers(socket: ChatSocket, deps: HandlerDeps) {
       if (text.length > config.MAX_TEXT_LENGTH) {
         metrics.received.inc({ outcome: "rejected" });
         return fail(ErrorCode.InvalidPayload, `text: at most ${config.MAX_TEXT_LENGTH} characters`);
+      }
+      const refused = limited(await limits.message(user.id, ip), "messages");
+      if (refused) {
+        metrics.received.inc({ outcome: "rejected" });
+        return refused;
       }
       const started = performance.now();
       let stored: Awaited<ReturnType<MessageStore["append"]>>;

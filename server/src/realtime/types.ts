@@ -4,6 +4,8 @@ import type { Server, Socket } from "socket.io";
 export interface SocketData {
   user: User;
   token: string;
+  /** The client's address (see clientIp), for per-address limits. */
+  ip: string;
 }
 
 export type ChatServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;

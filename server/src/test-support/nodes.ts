@@ -1,3 +1,4 @@
+import { LOOSE_LIMITS } from "@chat/testkit";
 import { type App, createApp } from "../app.js";
 import { loadConfig } from "../config.js";
 import { createDeps } from "../deps.js";
@@ -20,6 +21,7 @@ export async function startNodes(count: number, env: Record<string, string> = {}
       POD_NAME: `node-${i}`,
       LOG_LEVEL: "silent",
       SESSION_SECRET: "integration-test-secret-0123456789",
+      ...LOOSE_LIMITS,
       ...env,
     });
     const app = createApp(createDeps(config, createLogger(config)));

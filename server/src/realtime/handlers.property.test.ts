@@ -1,0 +1,48 @@
+import { ErrorCode, type Response } from "@chat/protocol";
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TestClient } from "../test-support/chat-client.js";
+import { type Node, startNodes, stopNodes } from "../test-support/nodes.js";
+
+const codes = new Set<string>(Object.values(ErrorCode));
+const payload = fc.oneof(
+  fc.jsonValue(),
+  fc.record(
+    { room: fc.oneof(fc.constantFrom("general", "prop"), fc.string()), since: fc.anything() },
+    { requiredKeys: [] },
+  ),
+  fc.record(
+    { room: fc.constantFrom("prop", "elsewhere"), text: fc.oneof(fc.string(), fc.anything()), clientId: fc.string() },
+    { requiredKeys: ["room"] },
+  ),
+);
+
+describe("handlers under arbitrary payloads", () => {
+  let nodes: Node[];
+  let client: TestClient;
+  beforeAll(async () => {
+    nodes = await startNodes(1);
+    client = await TestClient.connect((nodes[0] as Node).url, { name: "prop" });
+    await client.join("prop");
+  });
+  afterAll(async () => {
+    client?.close();
+    await stopNodes(nodes);
+  });
+
+  for (const event of ["room:join", "room:leave", "message:send"]) {
+    it(`${event}: every payload gets an ok or a known error code, and the server keeps serving`, async () => {
+      await fc.assert(
+        fc.asyncProperty(payload, async (value) => {
+          const res = (await client.emitRaw(event, value)) as Response<unknown>;
+          expect(res.ok === true || codes.has(res.error.code)).toBe(true);
+          if (!res.ok) expect(res.error.code).not.toBe(ErrorCode.Internal);
+        }),
+        { numRuns: 300 },
+      );
+      // Still a working chat afterwards.
+      await client.join("prop");
+      expect((await client.send("prop", "still here")).ok).toBe(true);
+    });
+  }
+});

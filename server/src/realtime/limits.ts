@@ -1,0 +1,88 @@
+import type { IncomingMessage } from "node:http";
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
+import type { Config } from "../config.js";
+import type { RedisClient } from "../stores/redis-script.js";
+
+export type Verdict = { ok: true } | { ok: false; retryAfterMs: number };
+
+type LimitConfig = Pick<
+  Config,
+  | "RATE_WINDOW_MS"
+  | "RATE_MESSAGES_PER_USER"
+  | "RATE_MESSAGES_PER_IP"
+  | "RATE_JOINS_PER_USER"
+  | "RATE_CONNECTIONS_PER_IP"
+  | "RATE_CONNECTIONS_WINDOW_MS"
+>;
+
+/**
+ * Abuse limits as fixed-window counters in Redis, so a flooder is limited across every pod it
+ * reaches. Once over, a key is blocked in process memory for the rest of the window, so a flood
+ * costs no Redis round trips. If Redis is unreachable the limits fail open: sends fail with
+ * `unavailable` anyway, and reconnecting users must not be locked out by an outage.
+ */
+export class Limits {
+  private readonly userMessages;
+  private readonly ipMessages;
+  private readonly userJoins;
+  private readonly ipConnections;
+
+  constructor(config: LimitConfig, redis?: RedisClient) {
+    const make = (keyPrefix: string, points: number, durationMs: number) => {
+      const duration = Math.max(1, Math.round(durationMs / 1000));
+      return redis
+        ? new RateLimiterRedis({ storeClient: redis, keyPrefix, points, duration, inMemoryBlockOnConsumed: points })
+        : new RateLimiterMemory({ keyPrefix, points, duration });
+    };
+    this.userMessages = make("chat:rl:msg:user", config.RATE_MESSAGES_PER_USER, config.RATE_WINDOW_MS);
+    this.ipMessages = make("chat:rl:msg:ip", config.RATE_MESSAGES_PER_IP, config.RATE_WINDOW_MS);
+    this.userJoins = make("chat:rl:join:user", config.RATE_JOINS_PER_USER, config.RATE_WINDOW_MS);
+    this.ipConnections = make("chat:rl:conn:ip", config.RATE_CONNECTIONS_PER_IP, config.RATE_CONNECTIONS_WINDOW_MS);
+  }
+
+  /** One message by this user from this address. Both counters are checked in parallel. */
+  message(userId: string, ip: string): Promise<Verdict> {
+    return all([consume(this.userMessages, userId), consume(this.ipMessages, ip)]);
+  }
+
+  join(userId: string): Promise<Verdict> {
+    return consume(this.userJoins, userId);
+  }
+
+  connection(ip: string): Promise<Verdict> {
+    return consume(this.ipConnections, ip);
+  }
+}
+
+async function consume(limiter: RateLimiterMemory | RateLimiterRedis, key: string): Promise<Verdict> {
+  try {
+    await limiter.consume(key);
+    return { ok: true };
+  } catch (res) {
+    if (res instanceof RateLimiterRes) return { ok: false, retryAfterMs: Math.max(1, res.msBeforeNext) };
+    return { ok: true }; // Redis error: fail open (see the class comment).
+  }
+}
+
+async function all(checks: Promise<Verdict>[]): Promise<Verdict> {
+  const verdicts = await Promise.all(checks);
+  const refused = verdicts.filter((v): v is { ok: false; retryAfterMs: number } => !v.ok);
+  return refused.length === 0
+    ? { ok: true }
+    : { ok: false, retryAfterMs: Math.max(...refused.map((v) => v.retryAfterMs)) };
+}
+
+/**
+ * The client's address. Behind `hops` trusted proxies, each appending to X-Forwarded-For, the
+ * client is the entry `hops` from the end; anything before it may be forged by the client.
+ */
+export function clientIp(req: IncomingMessage, hops: number): string {
+  const remote = req.socket.remoteAddress ?? "unknown";
+  if (hops === 0) return remote;
+  const header = req.headers["x-forwarded-for"];
+  const chain = (Array.isArray(header) ? header.join(",") : (header ?? ""))
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return chain[chain.length - hops] ?? remote;
+}
