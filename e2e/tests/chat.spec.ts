@@ -40,6 +40,9 @@ test("two people chat both ways in a room", async ({ person, room }, testInfo) =
   await mkdir(ARTIFACTS, { recursive: true });
   const shot = await ada.page.screenshot({ path: `${ARTIFACTS}chat-desktop.png`, fullPage: true });
   await testInfo.attach("chat-desktop", { body: shot, contentType: "image/png" });
+  await ada.page.emulateMedia({ colorScheme: "dark" });
+  const dark = await ada.page.screenshot({ path: `${ARTIFACTS}chat-dark.png` });
+  await testInfo.attach("chat-dark", { body: dark, contentType: "image/png" });
   await bob.page.setViewportSize({ width: 390, height: 844 });
   const phone = await bob.page.screenshot({ path: `${ARTIFACTS}chat-phone.png` });
   await testInfo.attach("chat-phone", { body: phone, contentType: "image/png" });
@@ -121,4 +124,21 @@ test("rooms: joining by name, switching, unread counts and keyboard sending", as
   await ada.page.keyboard.press("Enter");
   await expect(ada.composer).toHaveValue("");
   await expect(bob.message("line 1\nline 2")).toHaveAttribute("data-seq", "3");
+});
+
+test("a message the server rejects shows why, next to it, and can be discarded", async ({ person, room }) => {
+  const ada = await person();
+  await ada.join(room, "Ada");
+  // The protocol allows 4000 characters; this server is configured for fewer (MAX_TEXT_LENGTH, 2000 by default).
+  await ada.composer.fill("x".repeat(2500));
+  await ada.composer.press("Enter");
+  const failed = ada.messages.filter({ has: ada.page.getByTestId("message-error") });
+  await expect(failed).toHaveAttribute("data-status", "failed");
+  await expect(failed).toHaveAttribute("data-seq", "");
+  await expect(failed.getByTestId("message-error")).toContainText("at most 2000 characters");
+
+  await failed.getByRole("button", { name: "Discard" }).click();
+  await expect(ada.messages).toHaveCount(0);
+  await ada.send("short enough");
+  await expect(ada.message("short enough")).toHaveAttribute("data-seq", "1");
 });
