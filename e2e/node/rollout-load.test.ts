@@ -1,0 +1,205 @@
+/**
+ * Spec 2 at scale, without browsers: 200 resuming chat bots (testkit's ChatBot, the protocol
+ * client the browser's connection module mirrors) chat through the ingress while every pod is
+ * replaced. One in ten uses HTTP long-polling only, so the cookie affinity carries real traffic.
+ *
+ * Reports lost and duplicated messages and the longest time a bot was without a usable
+ * connection; asserts nothing was lost or stored twice and every bot ended on a new pod.
+ * Runs against the rig (default) or kind (E2E_TARGET=kind).
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { ChatMessage } from "@chat/protocol";
+import { ChatBot, delay, waitFor } from "@chat/testkit";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { type ClusterDriver, driverFromEnv } from "../drivers/driver.js";
+import { renderChart, type Series } from "../rig/chart.js";
+import { ARTIFACTS_DIR } from "../rig/rig.js";
+
+const BOTS = Number(process.env.E2E_LOAD_BOTS ?? 200);
+const ROOMS = Math.max(1, Math.round(BOTS / 10));
+const POLLING_EVERY = 10; // bot i uses long-polling when i % 10 === 0
+const SEND_EVERY_MS = 2500;
+const OUT = join(ARTIFACTS_DIR, "node-rollout-load");
+
+let driver: ClusterDriver;
+const bots: ChatBot[] = [];
+
+beforeAll(async () => {
+  driver = await driverFromEnv({
+    // Every bot connects from 127.0.0.1, so the per-IP abuse limits (sized for one person's
+    // address) would throttle the whole test; raised here, explicitly, and listed in the timeline.
+    // Against kind, run the bots from enough addresses or raise them in the ConfigMap.
+    overrides: { env: { RATE_MESSAGES_PER_IP: "100000", RATE_CONNECTIONS_PER_IP: "100000" } },
+  });
+}, 120_000);
+
+afterAll(async () => {
+  for (const b of bots) b.close();
+  await driver?.stop();
+});
+
+it(`${BOTS} bots chat through a rolling update of every pod: nothing lost, nothing stored twice`, async () => {
+  const room = (i: number) => `load-${i % ROOMS}`;
+  for (let i = 0; i < BOTS; i++) {
+    bots.push(
+      new ChatBot({
+        name: `bot${i}`,
+        rooms: [room(i)],
+        url: () => driver.baseUrl,
+        transports: i % POLLING_EVERY === 0 ? ["polling"] : ["websocket"],
+      }),
+    );
+  }
+  // Arrive in waves, as users do, not all in the same millisecond.
+  for (let i = 0; i < bots.length; i += 25) await Promise.all(bots.slice(i, i + 25).map((b) => b.start()));
+  const oldPods = new Set((await driver.pods()).map((p) => p.name));
+
+  // Sample how many bots have a usable connection, for the chart.
+  const connected: Series = { label: "bots connected", points: [], max: BOTS };
+  const sampler = setInterval(() => connected.points.push([Date.now(), bots.filter((b) => b.connected).length]), 100);
+
+  let chatting = true;
+  const sends: Promise<ChatMessage>[] = [];
+  const chat = async (b: ChatBot, i: number) => {
+    await delay(Math.random() * SEND_EVERY_MS);
+    for (let n = 0; chatting && n < 200; n++) {
+      sends.push(b.send(room(i), `bot${i} #${n}`));
+      await delay(SEND_EVERY_MS * (0.75 + Math.random() / 2));
+    }
+  };
+  const loops = bots.map((b, i) => chat(b, i));
+  try {
+    await waitFor("every bot to have a message acknowledged", () => bots.every((b) => b.acked.length > 0), {
+      timeoutMs: 30_000,
+      intervalMs: 200,
+    });
+
+    const rolloutStart = Date.now();
+    await driver.rollout();
+    const rolloutMs = Date.now() - rolloutStart;
+    await delay(2000); // keep chatting on the new pods for a moment
+    chatting = false;
+    await Promise.all(loops);
+
+    // Waits that time out are reported with the numbers, not thrown before them.
+    const settle = async (what: string, check: () => boolean) => {
+      try {
+        await waitFor(what, check, { timeoutMs: 30_000, intervalMs: 200 });
+        return undefined;
+      } catch (err) {
+        return (err as Error).message;
+      }
+    };
+    const unackedWait = await settle("every send acknowledged", () => bots.every((b) => b.pending === 0));
+    const unacked = bots
+      .map((b, i) => ({ b, i }))
+      .filter(({ b }) => b.pending > 0)
+      .map(({ b, i }) => ({
+        bot: i,
+        transport: i % POLLING_EVERY === 0 ? "polling" : "websocket",
+        pending: b.pending,
+        connected: b.connected,
+        pod: b.session?.pod,
+        connections: b.connections,
+        errors: b.errors.slice(-5),
+      }));
+    const acked = bots.flatMap((b) => b.acked);
+    const last = new Map<string, number>();
+    for (const m of acked) last.set(m.room, Math.max(last.get(m.room) ?? 0, m.seq));
+    const transcriptWait = await settle("every bot to have its room's whole transcript", () =>
+      bots.every((b, i) => b.cursor(room(i)) >= (last.get(room(i)) ?? 0)),
+    );
+    clearInterval(sampler);
+
+    // What each bot has: its room's transcript, by seq.
+    const lost: string[] = [];
+    const storedTwice: string[] = [];
+    for (const [r, top] of last) {
+      const members = bots.filter((_, i) => room(i) === r);
+      const byClientId = new Map<string, number>();
+      for (const b of members) {
+        const known = b.known.get(r) ?? new Map();
+        for (let seq = 1; seq <= top; seq++)
+          if (!known.has(seq)) lost.push(`${b.session?.user.name} lacks ${r}:${seq}`);
+        for (const m of known.values()) {
+          const seen = byClientId.get(m.clientId);
+          if (seen !== undefined && seen !== m.seq)
+            storedTwice.push(`${r}: clientId ${m.clientId} at seq ${seen} and ${m.seq}`);
+          byClientId.set(m.clientId, m.seq);
+        }
+      }
+      // Every acknowledged send is in the transcript exactly where its ack said.
+      for (const m of acked.filter((a) => a.room === r)) {
+        if (members[0]?.known.get(r)?.get(m.seq)?.clientId !== m.clientId)
+          lost.push(`acked ${m.id} (${m.clientId}) not at its seq`);
+      }
+    }
+    const duplicateDeliveries = bots.reduce(
+      (n, b) => n + [...b.deliveries.values()].reduce((k, c) => k + Math.max(0, c - 1), 0),
+      0,
+    );
+    const gap = (list: ChatBot[]) => Math.max(0, ...list.map((b) => b.disconnectedMs));
+    const polling = bots.filter((_, i) => i % POLLING_EVERY === 0);
+    const websocket = bots.filter((_, i) => i % POLLING_EVERY !== 0);
+    const stillOnOldPod = bots.filter((b) => oldPods.has(b.session?.pod ?? "")).length;
+    const exits = driver.timeline.events.filter((e) => e.type === "pod-exited" && oldPods.has(e.pod ?? ""));
+    const crashes = driver.timeline.events
+      .filter((e) => e.type === "pod-exited" && e.detail?.expected === false)
+      .map((e) => `${e.pod} exited ${e.detail?.code}: ${String(e.detail?.output ?? "").slice(-600)}`);
+    const report = {
+      target: driver.target,
+      bots: BOTS,
+      rooms: ROOMS,
+      pollingBots: polling.length,
+      rolloutMs,
+      messagesSent: sends.length,
+      messagesAcked: acked.length,
+      unacked: unacked.length,
+      waits: [unackedWait, transcriptWait].filter(Boolean),
+      lost: lost.length,
+      storedTwice: storedTwice.length,
+      duplicateDeliveries,
+      maxGapMs: { websocket: gap(websocket), polling: gap(polling) },
+      botsWithAGap: bots.filter((b) => b.disconnectedMs > 0).length,
+      drainNotices: bots.reduce((n, b) => n + b.drainNotices.length, 0),
+      connectionsPerBot: {
+        max: Math.max(...bots.map((b) => b.connections)),
+        min: Math.min(...bots.map((b) => b.connections)),
+      },
+      stillOnOldPod,
+      podCrashes: crashes.length,
+      oldPodExits: exits.map((e) => ({ pod: e.pod, code: e.detail?.code })),
+      errors: bots.flatMap((b) => b.errors).slice(0, 20),
+    };
+    mkdirSync(OUT, { recursive: true });
+    writeFileSync(
+      join(OUT, "report.json"),
+      JSON.stringify({ report, unacked, lost: lost.slice(0, 50), storedTwice }, null, 1),
+    );
+    writeFileSync(join(OUT, "timeline.json"), JSON.stringify(driver.timeline, null, 1));
+    writeFileSync(
+      join(OUT, "chart.svg"),
+      renderChart({
+        title: `${BOTS} bots through a rolling update (${driver.target})`,
+        events: driver.timeline.events,
+        series: [connected],
+        from: rolloutStart - 2000,
+      }),
+    );
+    console.log(`rollout load report (${OUT}):\n${JSON.stringify(report, null, 1)}`);
+
+    expect(crashes, "pods that died on their own during the rollout").toEqual([]);
+    expect(unacked, "sends never acknowledged").toEqual([]);
+    expect(lost, "acknowledged messages missing from someone's transcript").toEqual([]);
+    expect(storedTwice, "a send stored under two seqs").toEqual([]);
+    expect(stillOnOldPod, "bots left on a pod that is gone").toBe(0);
+    if (driver.target === "rig") {
+      // Every old pod drained and exited by itself (0), inside its grace period: none was SIGKILLed.
+      expect(exits.map((e) => e.detail?.code)).toEqual([...oldPods].map(() => 0));
+    }
+  } finally {
+    chatting = false;
+    clearInterval(sampler);
+  }
+}, 240_000);
