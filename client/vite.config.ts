@@ -11,7 +11,9 @@ export default defineConfig({
   build: { outDir: "dist", emptyOutDir: true, sourcemap: true },
   server: {
     proxy: {
-      "/socket.io": { target: server, ws: true, changeOrigin: true },
+      // Host is passed through unchanged, so it matches the browser's Origin: the server accepts
+      // same-origin handshakes only (unless ALLOWED_ORIGINS says otherwise).
+      "/socket.io": { target: server, ws: true },
       "/livez": server,
       "/readyz": server,
       "/metrics": admin,

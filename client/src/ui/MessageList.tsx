@@ -80,8 +80,13 @@ export function MessageList({ room }: { room: string }) {
         {loaded && items.length === 0 && <p className="messages-empty muted">No messages yet. Say hello!</p>}
         {!loaded && items.length === 0 && <p className="messages-empty muted">Loading history…</p>}
         <ol className="message-items">
-          {items.map((item) => (
-            <MessageRow key={item.key} item={item} own={item.author.id === userId && userId !== ""} />
+          {items.map((item, i) => (
+            <MessageRow
+              key={item.key}
+              item={item}
+              own={item.author.id === userId && userId !== ""}
+              continued={continues(items[i - 1], item)}
+            />
           ))}
         </ol>
       </div>
@@ -94,20 +99,25 @@ export function MessageList({ room }: { room: string }) {
   );
 }
 
+/** Same author within a few minutes: drawn closer to the message before. */
+function continues(previous: TimelineItem | undefined, item: TimelineItem): boolean {
+  return previous !== undefined && previous.author.id === item.author.id && item.ts - previous.ts < 5 * 60_000;
+}
+
 const MessageRow = memo(
-  function MessageRow({ item, own }: { item: TimelineItem; own: boolean }) {
+  function MessageRow({ item, own, continued }: { item: TimelineItem; own: boolean; continued: boolean }) {
     const client = useClient();
     const date = new Date(item.ts);
     return (
       <li
-        className={`message${own ? " own" : ""} status-${item.status}`}
+        className={`message${own ? " own" : ""}${continued ? " continued" : ""} status-${item.status}`}
         data-testid="message"
         data-seq={item.seq ?? ""}
         data-client-id={item.clientId}
         data-status={item.status}
         data-author-id={item.author.id}
       >
-        {!own && <Avatar name={item.author.name} />}
+        {!own && (continued ? <span className="avatar-spacer" /> : <Avatar name={item.author.name} />)}
         <div className="bubble">
           <div className="meta">
             <span className="author" data-testid="message-author">
@@ -142,6 +152,7 @@ const MessageRow = memo(
   },
   (a, b) =>
     a.own === b.own &&
+    a.continued === b.continued &&
     a.item.key === b.item.key &&
     a.item.seq === b.item.seq &&
     a.item.status === b.item.status &&

@@ -32,9 +32,9 @@ export function RoomView() {
           <PresenceCount room={room} />
         </header>
         <RoomNotices room={room} />
-        <MessageList room={room} key={room} />
+        <MessageList room={room} key={`messages:${room}`} />
         <TypingIndicator room={room} />
-        <Composer room={room} key={room} />
+        <Composer room={room} key={`composer:${room}`} />
       </main>
       <PresenceList room={room} />
     </>
