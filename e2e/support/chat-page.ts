@@ -59,6 +59,19 @@ export class ChatPage {
     return this.messages.filter({ has: this.page.getByTestId("message-text").getByText(text, { exact: true }) });
   }
 
+  /**
+   * What the status element reports: for rollout tests that measure how long a user was without
+   * a connection (disconnectedMs includes an outage in progress) and how often the client connected.
+   */
+  async connectionStats(): Promise<{ state: string; pod: string; disconnectedMs: number; connections: number }> {
+    return this.status.evaluate((el) => ({
+      state: el.getAttribute("data-state") ?? "",
+      pod: el.getAttribute("data-pod") ?? "",
+      disconnectedMs: Number(el.getAttribute("data-disconnected-ms")),
+      connections: Number(el.getAttribute("data-connections")),
+    }));
+  }
+
   /** The texts of the messages shown, in order. */
   async texts(): Promise<string[]> {
     return this.page.getByTestId("message-text").allTextContents();

@@ -89,7 +89,7 @@ test("a reload keeps the name, the identity and the history", async ({ person, r
   // The session token brought back the same user: the messages are still "mine".
   await expect(ada.messages.first()).toHaveAttribute("data-author-id", authorId as string);
   await expect(ada.messages.first()).toHaveClass(/\bown\b/);
-  await expect(ada.status).toHaveAttribute("data-connections", "1");
+  expect(await ada.connectionStats()).toMatchObject({ state: "connected", connections: 1, disconnectedMs: 0 });
 });
 
 test("rooms: joining by name, switching, unread counts and keyboard sending", async ({ person, room }) => {
