@@ -64,7 +64,6 @@ export function renderChart(input: ChartInput): string {
   const from = input.from ?? Math.min(...all);
   const to = input.to ?? Math.max(...all, from + 1000);
   const x = (t: number) => LABEL + ((Math.min(Math.max(t, from), to) - from) / (to - from)) * (W - LABEL - RIGHT);
-  const out: string[] = [];
   let y = 56;
 
   // Pods, in order of creation, and only those alive in the window.
