@@ -573,6 +573,13 @@ export class ChatClient {
         return;
       case ErrorCode.Draining:
         return; // The handover re-joins on the new connection.
+      case ErrorCode.NameTaken: {
+        // Names are unique per room: say so next to the name field too, where it is fixed.
+        const message = `Could not join #${room}: ${error.message || describeError(error)}`;
+        this.updateRoom(room, { error: message });
+        this.update({ error: message, nameError: describeError(error) });
+        return;
+      }
       default: {
         const message = `Could not join #${room}: ${describeError(error)}`;
         this.updateRoom(room, { error: message });

@@ -171,6 +171,25 @@ describe("rooms", () => {
     expect(h.state().rooms.random?.error).toBe(h.state().error);
   });
 
+  it("explains a name already used in the room, and joins once renamed", async () => {
+    const h = createHarness();
+    await connectAndJoin(h, "ada", ["general"]);
+    h.server.interceptor = (req) =>
+      req.event === "room:join" && req.payload.room === "busy" && req.socket.user?.name === "ada"
+        ? { ok: false, error: { code: ErrorCode.NameTaken, message: 'the name "ada" is in use in busy; pick another' } }
+        : undefined;
+    h.client.joinRoom("busy");
+    await until(() => h.state().rooms.busy?.error != null, "refused");
+    expect(h.state().error).toBe('Could not join #busy: the name "ada" is in use in busy; pick another');
+    expect(h.state().nameError).toBe("That name is taken; pick another one.");
+
+    h.client.setName("ada2");
+    await until(() => h.state().rooms.busy?.loaded === true, "joined under the new name");
+    expect(h.state().rooms.busy?.error).toBeNull();
+    expect(h.state().nameError).toBeNull();
+    expect(h.state().status).toBe("connected");
+  });
+
   it("tracks presence from join answers and presence events", async () => {
     const a = createHarness();
     await connectAndJoin(a, "ada", ["general"]);
