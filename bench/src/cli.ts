@@ -1,0 +1,190 @@
+/**
+ * pnpm bench [--profile quick|full] [--scenario capacity|fanout|rollout|tuning|all] [--targets ours,stock,ceiling]
+ *
+ * Runs each scenario against our server, the stock Socket.IO setup and the raw-ws ceiling in the
+ * same invocation, prints tables with the ratios, and writes bench/results/<profile>/summary.json
+ * and SVG charts (plus a timestamped copy under bench/results/raw/, which git ignores).
+ */
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { SERVER_ENTRY } from "@chat/testkit";
+import { progress, progressDone } from "./common.js";
+import { machineInfo, quietCheck } from "./env.js";
+import type { Kind } from "./gen/messages.js";
+import { WORKER_ENTRY } from "./gen/pool.js";
+import { PROFILES } from "./profiles.js";
+import { fanoutChart, rolloutChart } from "./report/charts.js";
+import {
+  capacityTable,
+  fanoutBestTable,
+  fanoutStepsTable,
+  fanoutSummaryTable,
+  goals,
+  goalsTable,
+  rolloutTable,
+  tuningTable,
+} from "./report/tables.js";
+import { type CapacityRow, capacity } from "./scenarios/capacity.js";
+import { type FanoutResult, fanout } from "./scenarios/fanout.js";
+import { type RolloutResult, rollout } from "./scenarios/rollout.js";
+import { type TuningRow, tuning } from "./scenarios/tuning.js";
+
+export const SCENARIOS = ["capacity", "fanout", "rollout", "tuning"] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+export interface BenchResult {
+  profile: string;
+  scenarios: Scenario[];
+  command: string;
+  startedAt: string;
+  durationS: number;
+  machine: ReturnType<typeof machineInfo>;
+  quietBefore: ReturnType<typeof quietCheck>;
+  capacity?: CapacityRow[];
+  fanout?: FanoutResult[];
+  rollout?: RolloutResult[];
+  tuning?: TuningRow[];
+  goals?: ReturnType<typeof goals>;
+}
+
+export interface RunOptions {
+  profile: string;
+  scenarios: Scenario[];
+  targets?: Kind[];
+  /** Directory for summary.json and charts; undefined = don't write. */
+  outDir?: string;
+  tuningOnly?: string[];
+  print?: (text: string) => void;
+}
+
+export async function runBench(opts: RunOptions): Promise<BenchResult> {
+  const base = PROFILES[opts.profile];
+  if (!base) throw new Error(`unknown profile ${opts.profile}: ${Object.keys(PROFILES).join(", ")}`);
+  const profile = structuredClone(base);
+  if (opts.targets) profile.targets = opts.targets;
+  if (!existsSync(SERVER_ENTRY)) throw new Error(`${SERVER_ENTRY} is missing: run 'pnpm build' at the repo root`);
+  if (!existsSync(WORKER_ENTRY)) throw new Error(`${WORKER_ENTRY} is missing: run 'pnpm --filter @chat/bench build'`);
+  const print = opts.print ?? ((t: string) => console.log(t));
+  const started = Date.now();
+  const result: BenchResult = {
+    profile: profile.name,
+    scenarios: opts.scenarios,
+    command: `pnpm bench --profile ${profile.name} --scenario ${opts.scenarios.join(",")}${opts.targets ? ` --targets ${opts.targets.join(",")}` : ""}`,
+    startedAt: new Date(started).toISOString(),
+    durationS: 0,
+    machine: machineInfo(profile.targets),
+    quietBefore: quietCheck(),
+  };
+  const has = (k: Kind) => profile.targets.includes(k);
+
+  if (opts.scenarios.includes("capacity")) {
+    result.capacity = [];
+    for (const kind of profile.targets) result.capacity.push(await capacity(kind, profile));
+    progressDone();
+    print(`\nCapacity: idle connections, ${profile.capacity.perPod}/pod × ${profile.capacity.pods} pods\n`);
+    print(capacityTable(result.capacity));
+  }
+  if (opts.scenarios.includes("fanout")) {
+    result.fanout = [];
+    for (const kind of profile.targets) result.fanout.push(await fanout(kind, profile));
+    progressDone();
+    print(
+      `\nFan-out at the reference point: ${profile.fanout.subscribers} subscribers over ${profile.fanout.pods} pods, 20 msg/s into one room\n`,
+    );
+    print(fanoutSummaryTable(result.fanout));
+    print(`\nFan-out: room join phase and best rate with p99 ≤ ${profile.fanout.maxP99Ms} ms\n`);
+    print(fanoutBestTable(result.fanout));
+    for (const r of result.fanout) print(`\nFan-out steps, ${r.target}\n\n${fanoutStepsTable(r)}`);
+  }
+  if (opts.scenarios.includes("rollout")) {
+    result.rollout = [];
+    for (const kind of profile.targets.filter((k) => k !== "ceiling"))
+      result.rollout.push(await rollout(kind, profile));
+    progressDone();
+    print(
+      `\nRollout: ${profile.rollout.clients} clients in ${profile.rollout.rooms} rooms, ${profile.rollout.rate} msg/s, every pod replaced\n`,
+    );
+    print(rolloutTable(result.rollout));
+  }
+  if (opts.scenarios.includes("tuning")) {
+    result.tuning = await tuning(profile, opts.tuningOnly);
+    progressDone();
+    print("\nTuning: measured with and without\n");
+    print(tuningTable(result.tuning));
+  }
+  result.goals = goals(result.capacity, result.fanout, result.rollout, 10_000);
+  if (result.goals.length > 0) {
+    print("\nTargets\n");
+    print(goalsTable(result.goals));
+  }
+  if (has("ours") && result.fanout) {
+    const join = result.fanout.find((r) => r.target === "ours")?.join;
+    if (join)
+      print(
+        `\nours: joining ${profile.fanout.subscribers} sockets to one room took ${join.ms} ms, ${join.serverCpuS} server CPU-s, ${join.otherEvents} non-message events (presence) delivered`,
+      );
+  }
+  result.durationS = Math.round((Date.now() - started) / 1000);
+  if (opts.outDir) writeResults(result, opts.outDir, profile.fanout.maxP99Ms, print);
+  print(`\nDone in ${result.durationS} s.`);
+  return result;
+}
+
+function writeResults(result: BenchResult, outDir: string, maxP99Ms: number, print: (t: string) => void) {
+  const dir = join(outDir, result.profile);
+  const raw = join(outDir, "raw");
+  mkdirSync(dir, { recursive: true });
+  mkdirSync(raw, { recursive: true });
+  const json = `${JSON.stringify(result, null, 1)}\n`;
+  const name =
+    result.scenarios.join(",") === "capacity,fanout,rollout" ? "summary" : `summary-${result.scenarios.join("-")}`;
+  writeFileSync(join(dir, `${name}.json`), json);
+  writeFileSync(join(raw, `${result.profile}-${result.startedAt.replace(/[:.]/g, "-")}.json`), json);
+  if (result.fanout?.length) writeFileSync(join(dir, "fanout-p99.svg"), fanoutChart(result.fanout, maxP99Ms));
+  for (const r of result.rollout ?? []) writeFileSync(join(dir, `rollout-${r.target}.svg`), rolloutChart(r));
+  print(`\nResults: ${join(dir, `${name}.json`)} (+ charts in ${dir})`);
+}
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      profile: { type: "string", default: "quick" },
+      scenario: { type: "string", default: "all" },
+      targets: { type: "string" },
+      only: { type: "string" },
+      out: { type: "string" },
+    },
+    allowPositionals: true,
+  });
+  const scenarios: Scenario[] =
+    values.scenario === "all"
+      ? // "all" is the comparison; tuning is its own, longer run.
+        ["capacity", "fanout", "rollout"]
+      : (values.scenario.split(",") as Scenario[]);
+  for (const s of scenarios) if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario ${s}: ${SCENARIOS}`);
+  const outDir = values.out ?? fileURLToPath(new URL("../results", import.meta.url));
+  const ctrl = new AbortController();
+  process.once("SIGINT", () => {
+    progress("interrupted: stopping (children are killed on exit)");
+    ctrl.abort();
+    process.exit(130);
+  });
+  await runBench({
+    profile: values.profile,
+    scenarios,
+    targets: values.targets?.split(",") as Kind[] | undefined,
+    outDir,
+    tuningOnly: values.only?.split(","),
+  });
+  process.exit(0);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((err: unknown) => {
+    progressDone();
+    console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,235 @@
+import { meterFor, progress, round, share, sleep, withGenerators } from "../common.js";
+import { decodeHistogram, type LatencySummary, newHistogram, summarize } from "../gen/hist.js";
+import type { ChatReport, ClientReport, Kind } from "../gen/messages.js";
+import type { Profile } from "../profiles.js";
+import { type Pod, startCluster } from "../targets.js";
+
+export interface RolloutEvent {
+  /** Seconds since the clients started sending. */
+  t: number;
+  what: string;
+}
+
+export interface TimelinePoint {
+  t: number;
+  count: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+export interface RolloutResult {
+  target: Kind;
+  clients: number;
+  rooms: number;
+  pods: number;
+  ratePerS: number;
+  /** How the pods were replaced: the e2e rig, or the bench's own minimal sequence. */
+  method: string;
+  sent: number;
+  /** (message, member) pairs the member never saw by the end of the run. */
+  lost: number;
+  /** Messages no member of the room saw at all. */
+  lostForEveryone: number;
+  /** (message, member) pairs shown more than once, after the client's own dedupe. */
+  duplicated: number;
+  /** Broadcasts dropped by the client's dedupe (ours: same seq twice, e.g. a gap fill overlapping a broadcast). */
+  rawRedeliveries: number;
+  /** Messages learned only by the end-of-run sync join (ours); included in "not lost". */
+  recoveredBySync: number;
+  unacked: number;
+  missedPerClient: { mean: number; max: number; clientsAffected: number };
+  /** Per client, total time without a usable connection, ms (clients that never lost one count 0). */
+  downtime: { p50: number; p95: number; p99: number; max: number; clientsAffected: number };
+  delayBefore: LatencySummary;
+  delayDuring: LatencySummary;
+  delayAfter: LatencySummary;
+  handovers: number;
+  reconnects: number;
+  events: RolloutEvent[];
+  timeline: TimelinePoint[];
+  serverCpuS: number;
+  machineBusy: number;
+  errorsSample: string[];
+}
+
+const pct = (xs: number[], p: number) => {
+  if (xs.length === 0) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? 0;
+};
+
+/** Accounting over every client's report: what each member of a room should have seen. */
+export function account(clients: ClientReport[]) {
+  const sentByRoom = new Map<string, Set<string>>();
+  for (const c of clients) {
+    const set = sentByRoom.get(c.room) ?? new Set<string>();
+    for (const id of c.sent) set.add(id);
+    sentByRoom.set(c.room, set);
+  }
+  const seenByRoom = new Map<string, Set<string>>();
+  let lost = 0;
+  let duplicated = 0;
+  const missed: number[] = [];
+  for (const c of clients) {
+    const expected = sentByRoom.get(c.room) ?? new Set<string>();
+    const seen = seenByRoom.get(c.room) ?? new Set<string>();
+    seenByRoom.set(c.room, seen);
+    let m = 0;
+    for (const id of expected) if (!(id in c.shown)) m++;
+    for (const [id, n] of Object.entries(c.shown)) {
+      seen.add(id);
+      if (n > 1) duplicated += n - 1;
+    }
+    lost += m;
+    missed.push(m);
+  }
+  let lostForEveryone = 0;
+  let sent = 0;
+  for (const [room, ids] of sentByRoom) {
+    sent += ids.size;
+    const seen = seenByRoom.get(room) ?? new Set<string>();
+    for (const id of ids) if (!seen.has(id)) lostForEveryone++;
+  }
+  return { sent, lost, duplicated, lostForEveryone, missed };
+}
+
+export async function rollout(kind: Kind, profile: Profile): Promise<RolloutResult> {
+  const r = profile.rollout;
+  const label = `rollout ${kind}`;
+  progress(`${label}: starting redis + ${r.pods} pods`);
+  const env: Record<string, string> =
+    kind === "ours"
+      ? {
+          DRAIN_WINDOW_MS: String(r.drainWindowMs),
+          HANDOVER_TIMEOUT_MS: String(r.handoverTimeoutMs),
+          SHUTDOWN_TIMEOUT_MS: String(r.drainWindowMs + r.handoverTimeoutMs + 5000),
+        }
+      : {};
+  const cluster = await startCluster(kind, { pods: r.pods, env });
+  try {
+    return await withGenerators(profile.generators, async (gens) => {
+      const meter = meterFor(cluster, gens);
+      let endpoints = cluster.pods.map((p) => p.url);
+      progress(`${label}: ${r.clients} clients joining ${r.rooms} rooms`);
+      const started = await gens.all<{ started: number; errors: string[] }>(
+        (i) => ({
+          cmd: "chat",
+          kind,
+          urls: endpoints,
+          clients: share(r.clients, gens.size, i),
+          firstIndex: Array.from({ length: i }, (_, k) => share(r.clients, gens.size, k)).reduce((a, b) => a + b, 0),
+          rooms: r.rooms,
+          concurrency: 20,
+        }),
+        300_000,
+      );
+      const startErrors = started.flatMap((s) => s.errors);
+      if (startErrors.length > 0) throw new Error(`${label}: clients failed to start: ${startErrors[0]}`);
+      meter.reset();
+      // Pods come and go: sample their CPU often so an exited pod keeps what it used.
+      const sampler = setInterval(() => meter.sample(), 200);
+      const t0 = Date.now();
+      const events: RolloutEvent[] = [];
+      const mark = (what: string) => {
+        events.push({ t: round((Date.now() - t0) / 1000), what });
+        progress(`${label}: ${what}`);
+      };
+      await gens.all((i) => ({ cmd: "chatSend", rate: share(r.rate, gens.size, i), pad: "y".repeat(r.pad) }));
+      mark(`chatting: ${r.clients} clients, ${r.rate} msg/s`);
+      await sleep(r.beforeMs);
+      const rolloutStart = Date.now();
+      mark("rollout starts");
+      const setEndpoints = (urls: string[]) => {
+        endpoints = urls;
+        return gens.all({ cmd: "endpoints", urls });
+      };
+      // The Kubernetes sequence of a RollingUpdate with maxSurge 1, maxUnavailable 0: a new pod
+      // becomes ready and joins the endpoints; the old one leaves the endpoints, gets its preStop
+      // (ours: /drain; stock: none, straight to SIGTERM) and exits.
+      for (const [i, old] of [...cluster.pods].entries()) {
+        const fresh: Pod = await cluster.addPod();
+        await setEndpoints([...endpoints, fresh.url]);
+        mark(`pod ${i + 1}/${r.pods}: new pod ready`);
+        await setEndpoints(endpoints.filter((u) => u !== old.url));
+        await old.leave();
+        mark(`pod ${i + 1}/${r.pods}: old pod ${kind === "ours" ? "draining" : "got SIGTERM"}`);
+        const exited = await Promise.race([old.exited.then(() => true), sleep(60_000).then(() => false)]);
+        if (!exited) await old.kill();
+        mark(`pod ${i + 1}/${r.pods}: old pod exited${exited ? "" : " (killed after 60 s)"}`);
+      }
+      const rolloutEnd = Date.now();
+      await sleep(r.afterMs);
+      mark("sending stops");
+      const settled = await gens.all<{ pending: number }>({ cmd: "chatSettle", timeoutMs: 15_000 }, 60_000);
+      const cpu = meter.read();
+      clearInterval(sampler);
+      const reports = await gens.all<ChatReport>({ cmd: "chatReport" }, 60_000);
+      const clients = reports.flatMap((rep) => rep.clients);
+      const acc = account(clients);
+
+      // Delivery delay per wall-clock second, merged over generators.
+      const perSecond = new Map<number, ReturnType<typeof newHistogram>>();
+      for (const rep of reports) {
+        for (const [second, enc] of Object.entries(rep.timeline)) {
+          const h = perSecond.get(Number(second)) ?? newHistogram();
+          h.add(decodeHistogram(enc));
+          perSecond.set(Number(second), h);
+        }
+      }
+      const windowed = (from: number, to: number) => {
+        const h = newHistogram();
+        for (const [second, hs] of perSecond) if (second * 1000 >= from && second * 1000 < to) h.add(hs);
+        return summarize(h);
+      };
+      const timeline: TimelinePoint[] = [...perSecond.entries()]
+        .sort((a, b) => a[0] - b[0])
+        .map(([second, h]) => {
+          const s = summarize(h);
+          return { t: round((second * 1000 - t0) / 1000), count: s.count, p50: s.p50, p99: s.p99, max: s.max };
+        });
+      const totals = clients.map((c) => c.gaps.reduce((a, b) => a + b, 0));
+      return {
+        target: kind,
+        clients: clients.length,
+        rooms: r.rooms,
+        pods: r.pods,
+        ratePerS: r.rate,
+        method: "bench minimal sequence (testkit pods; surge 1: start new, wait ready, then /drain or SIGTERM the old)",
+        sent: acc.sent,
+        lost: acc.lost,
+        lostForEveryone: acc.lostForEveryone,
+        duplicated: acc.duplicated,
+        rawRedeliveries: clients.reduce((n, c) => n + c.rawRedeliveries, 0),
+        recoveredBySync: clients.reduce((n, c) => n + c.recoveredBySync, 0),
+        unacked: settled.reduce((n, s) => n + s.pending, 0),
+        missedPerClient: {
+          mean: round(acc.missed.reduce((a, b) => a + b, 0) / Math.max(1, acc.missed.length), 1),
+          max: Math.max(0, ...acc.missed),
+          clientsAffected: acc.missed.filter((m) => m > 0).length,
+        },
+        downtime: {
+          p50: pct(totals, 50),
+          p95: pct(totals, 95),
+          p99: pct(totals, 99),
+          max: Math.max(0, ...totals),
+          clientsAffected: totals.filter((t) => t > 0).length,
+        },
+        // Skip the first second (connections warming up) for the steady state.
+        delayBefore: windowed(t0 + 1000, rolloutStart),
+        delayDuring: windowed(rolloutStart, rolloutEnd),
+        delayAfter: windowed(rolloutEnd, rolloutEnd + r.afterMs),
+        handovers: clients.reduce((n, c) => n + c.handovers, 0),
+        reconnects: clients.reduce((n, c) => n + c.gaps.length, 0),
+        events,
+        timeline,
+        serverCpuS: round(cpu.cpu.server ?? 0),
+        machineBusy: round(cpu.machineBusy),
+        errorsSample: clients.flatMap((c) => c.errors).slice(0, 8),
+      };
+    });
+  } finally {
+    progress(`${label}: stopping`);
+    await cluster.stop();
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * A few seconds of each scenario against every target, so the bench cannot rot. Not a
+ * measurement: the smoke profile is tiny and runs on a busy machine.
+ */
+import { describe, expect, it } from "vitest";
+import { runBench } from "./cli.js";
+
+const quiet = () => {};
+
+describe("bench smoke (profile smoke)", () => {
+  it("capacity: every target takes its idle connections and reports memory", async () => {
+    const r = await runBench({ profile: "smoke", scenarios: ["capacity"], print: quiet });
+    expect(r.capacity?.map((c) => c.target)).toEqual(["ours", "stock", "ceiling"]);
+    for (const c of r.capacity ?? []) {
+      expect(c.failed, `${c.target}: ${c.errors.join("; ")}`).toBe(0);
+      expect(c.connected).toBe(100);
+      expect(c.rssMiB).toBeGreaterThan(0);
+    }
+  });
+
+  it("fan-out: every subscriber gets every message, latency is measured", async () => {
+    const r = await runBench({ profile: "smoke", scenarios: ["fanout"], print: quiet });
+    for (const f of r.fanout ?? []) {
+      const step = f.steps[0];
+      expect(step, f.target).toBeDefined();
+      expect(f.members).toBe(42);
+      expect(step?.latency.count, f.target).toBeGreaterThan(0);
+      expect(step?.deliveriesPerS, f.target).toBeGreaterThan(0.5 * (step?.expectedPerS ?? 0));
+      // CPU comes in 10 ms ticks: a tiny window may see none.
+      expect(step?.deliveriesPerServerCpuS, f.target).toBeGreaterThanOrEqual(0);
+    }
+  });
+
+  it("rollout: ours hands over without loss; stock reconnects", async () => {
+    const r = await runBench({ profile: "smoke", scenarios: ["rollout"], targets: ["ours", "stock"], print: quiet });
+    const ours = r.rollout?.find((x) => x.target === "ours");
+    const stock = r.rollout?.find((x) => x.target === "stock");
+    expect(ours?.sent).toBeGreaterThan(0);
+    expect(ours?.lost, JSON.stringify(ours?.errorsSample)).toBe(0);
+    expect(ours?.duplicated).toBe(0);
+    expect(ours?.handovers).toBeGreaterThan(0);
+    expect(stock?.reconnects).toBeGreaterThan(0);
+    expect(ours?.timeline.length).toBeGreaterThan(0);
+  });
+
+  it("tuning: a with/without pair produces a row", async () => {
+    const r = await runBench({ profile: "smoke", scenarios: ["tuning"], tuningOnly: ["encode-once"], print: quiet });
+    expect(r.tuning?.length).toBeGreaterThan(0);
+  });
+});

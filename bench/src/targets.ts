@@ -1,0 +1,216 @@
+import { createRequire } from "node:module";
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  freePort,
+  getJson,
+  type Managed,
+  type RedisHandle,
+  SERVER_ENTRY,
+  spawnManaged,
+  startPod,
+  startRedis,
+  stopProcess,
+  waitFor,
+} from "@chat/testkit";
+import type { Kind } from "./gen/messages.js";
+import { findRedisPid, rssBytes } from "./procstat.js";
+
+export const STOCK_ENTRY = fileURLToPath(new URL("../dist/servers/stock.js", import.meta.url));
+export const CEILING_ENTRY = fileURLToPath(new URL("../dist/servers/ceiling.js", import.meta.url));
+export const SESSION_SECRET = "bench-session-secret-0123456789";
+
+/**
+ * Our server's env for the bench: room for every connection, and the abuse limits (shared through
+ * Redis) raised out of the way, since all bench traffic comes from 127.0.0.1 and a few users. The
+ * limiter still does its work on every send, join and handshake; only the thresholds move.
+ */
+export const OUR_BENCH_ENV: Record<string, string> = {
+  MAX_CONNECTIONS: "30000",
+  LOG_LEVEL: "warn",
+  RATE_MESSAGES_PER_USER: "100000000",
+  RATE_MESSAGES_PER_IP: "100000000",
+  RATE_JOINS_PER_USER: "100000000",
+  RATE_CONNECTIONS_PER_IP: "100000000",
+};
+
+export interface Pod {
+  name: string;
+  url: string;
+  pid: number;
+  exited: Promise<unknown>;
+  /** RSS from /proc, heap from the pod's own endpoint (our /metrics, the references' /stats). */
+  memory(): Promise<{ rss: number; heapUsed: number }>;
+  /** The graceful way this kind of server leaves: ours POST /drain (the preStop hook), stock SIGTERM. */
+  leave(): Promise<void>;
+  kill(): Promise<void>;
+  output(): string;
+}
+
+export interface Cluster {
+  kind: Kind;
+  redis: RedisHandle;
+  redisPid: number | undefined;
+  pods: Pod[];
+  /** Start one more pod of this kind (rollouts); it is not added to `pods`. */
+  addPod(): Promise<Pod>;
+  serverPids(): number[];
+  stop(): Promise<void>;
+}
+
+export interface ClusterOptions {
+  pods: number;
+  /** Extra env for every server process (tuning switches, drain timings). */
+  env?: Record<string, string>;
+  /** Our server only: a patched copy of server/dist/main.js to run instead (tuning experiments). */
+  entry?: string;
+}
+
+const metric = (text: string, name: string) => {
+  const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, "m").exec(text);
+  return m ? Number(m[1]) : 0;
+};
+
+async function ourPod(redisUrl: string, opts: ClusterOptions): Promise<Pod> {
+  const env = {
+    REDIS_URL: redisUrl,
+    SESSION_SECRET,
+    ...OUR_BENCH_ENV,
+    ...opts.env,
+  };
+  if (opts.entry) return nodePod("ours", opts.entry, env, "/metrics");
+  const pod = await startPod({ env });
+  const pid = pod.proc.child.pid as number;
+  return {
+    name: pod.name,
+    url: pod.url,
+    pid,
+    exited: pod.exited,
+    async memory() {
+      const text = String((await getJson(`${pod.adminUrl}/metrics`)).body);
+      return { rss: rssBytes(pid) ?? 0, heapUsed: metric(text, "nodejs_heap_size_used_bytes") };
+    },
+    async leave() {
+      await fetch(`${pod.adminUrl}/drain?delay_ms=0`, { method: "POST", signal: AbortSignal.timeout(5000) });
+    },
+    async kill() {
+      await pod.stop("SIGKILL", 1000);
+    },
+    output: () => pod.proc.output(),
+  };
+}
+
+let counter = 0;
+
+/** A server process started like a pod: PORT + ADMIN_PORT, ready when it answers HTTP. */
+async function nodePod(
+  kind: Kind,
+  entry: string,
+  env: Record<string, string>,
+  memoryPath: "/stats" | "/metrics",
+): Promise<Pod> {
+  const port = await freePort();
+  const adminPort = await freePort();
+  const name = `${kind}-${++counter}`;
+  const proc: Managed = spawnManaged(process.execPath, [entry], {
+    env: {
+      PATH: process.env.PATH ?? "",
+      ...env,
+      PORT: String(port),
+      ADMIN_PORT: String(adminPort),
+      HOST: "127.0.0.1",
+      POD_NAME: name,
+    },
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const adminUrl = `http://127.0.0.1:${adminPort}`;
+  await waitFor(
+    `${name} on ${port}`,
+    async () => {
+      if (proc.child.exitCode !== null) throw new Error(`${name} exited early:\n${proc.output()}`);
+      return (await getJson(`${adminUrl}${memoryPath === "/stats" ? "/stats" : "/readyz"}`)).status === 200;
+    },
+    { timeoutMs: 15_000 },
+  );
+  const pid = proc.child.pid as number;
+  return {
+    name,
+    url,
+    pid,
+    exited: proc.exited,
+    async memory() {
+      if (memoryPath === "/stats") {
+        const body = (await getJson(`${adminUrl}/stats`)).body as { heapUsed: number };
+        return { rss: rssBytes(pid) ?? 0, heapUsed: body.heapUsed };
+      }
+      const text = String((await getJson(`${adminUrl}/metrics`)).body);
+      return { rss: rssBytes(pid) ?? 0, heapUsed: metric(text, "nodejs_heap_size_used_bytes") };
+    },
+    async leave() {
+      if (kind === "ours") {
+        await fetch(`${adminUrl}/drain?delay_ms=0`, { method: "POST", signal: AbortSignal.timeout(5000) });
+      } else proc.child.kill("SIGTERM");
+    },
+    async kill() {
+      await stopProcess(proc, "SIGKILL", 1000);
+    },
+    output: () => proc.output(),
+  };
+}
+
+/** Redis and `pods` server processes of one kind, each target on its own fresh Redis. */
+export async function startCluster(kind: Kind, opts: ClusterOptions): Promise<Cluster> {
+  const redis = await startRedis();
+  const redisPid = findRedisPid(redis.port);
+  const env = { REDIS_URL: redis.url, ...opts.env };
+  const addPod = () =>
+    kind === "ours"
+      ? ourPod(redis.url, opts)
+      : nodePod(kind, kind === "stock" ? STOCK_ENTRY : CEILING_ENTRY, env, "/stats");
+  const pods: Pod[] = [];
+  const live = new Set<Pod>();
+  const track = async () => {
+    const pod = await addPod();
+    live.add(pod);
+    void pod.exited.then(() => live.delete(pod));
+    return pod;
+  };
+  try {
+    for (let i = 0; i < opts.pods; i++) pods.push(await track());
+  } catch (err) {
+    for (const p of live) await p.kill();
+    await redis.destroy();
+    throw err;
+  }
+  return {
+    kind,
+    redis,
+    redisPid,
+    pods,
+    addPod: track,
+    serverPids: () => [...live].map((p) => p.pid),
+    async stop() {
+      // SIGKILL: a bench teardown needs no drain, and a drain of thousands of sockets takes long.
+      await Promise.all([...live].map((p) => p.kill()));
+      await redis.destroy();
+    },
+  };
+}
+
+/** Whether the `ws` a server process loads can find bufferutil (the native masking helper). */
+export function bufferutilFor(kind: Kind): boolean {
+  try {
+    const from = kind === "ours" ? createRequire(SERVER_ENTRY) : createRequire(fileURLToPath(import.meta.url));
+    const wsPath =
+      kind === "ceiling"
+        ? from.resolve("ws")
+        : createRequire(createRequire(from.resolve("socket.io")).resolve("engine.io")).resolve("ws");
+    createRequire(wsPath).resolve("bufferutil");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const describeEntry = (kind: Kind) =>
+  kind === "ours" ? dirname(SERVER_ENTRY) : kind === "stock" ? STOCK_ENTRY : CEILING_ENTRY;
