@@ -35,6 +35,9 @@ export function publicRoutes(lifecycle: Lifecycle, pod: string, clientDir: strin
           baseUri: ["'none'"],
           frameAncestors: ["'none'"],
           formAction: ["'self'"],
+          // helmet's default would make browsers rewrite ws:// to wss://, breaking plain-http
+          // deployments (kind, a LAN); TLS is the ingress' job and HSTS its signal.
+          upgradeInsecureRequests: null,
         },
       },
       // Same-origin chat: no cross-origin embedding of its resources either.

@@ -5,7 +5,8 @@ import type { ChatServer } from "./types.js";
 
 interface EngineConn {
   writeBuffer: unknown[];
-  transport: { name: string; socket?: { bufferedAmount?: number } };
+  transport: { name: string; socket?: { bufferedAmount?: number; terminate?: () => void } };
+  close(discard?: boolean): void;
 }
 
 const CHECK_EVERY_MS = 1000;
@@ -32,8 +33,10 @@ export function guardSlowConsumers(
         "disconnecting a slow consumer",
       );
       metrics.slowConsumers.inc();
-      // Closing the transport drops the backlog at once; a polite disconnect packet would queue behind it.
-      socket.conn.close();
+      // Drop the backlog at once: a polite close would wait for the backlog to drain (never, for a
+      // client that does not read), and a WebSocket close handshake would wait for its answer.
+      conn.transport.socket?.terminate?.();
+      conn.close(true);
     }
   }, CHECK_EVERY_MS);
   timer.unref();

@@ -25,7 +25,7 @@ export class TestClient {
   static async connect(
     url: string,
     auth: { name?: string; token?: string } = {},
-    opts: { transports?: ("websocket" | "polling")[] } = {},
+    opts: { transports?: ("websocket" | "polling")[]; headers?: Record<string, string> } = {},
   ): Promise<TestClient> {
     const socket: ClientSocket = io(url, {
       auth,
@@ -33,6 +33,7 @@ export class TestClient {
       forceNew: true,
       reconnection: false,
       timeout: 5000,
+      extraHeaders: opts.headers,
     });
     const client = new TestClient(socket);
     client.session = await new Promise<Session>((resolve, reject) => {

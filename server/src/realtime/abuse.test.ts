@@ -1,0 +1,148 @@
+import { fileURLToPath } from "node:url";
+import type { ChatMessage } from "@chat/protocol";
+import { getJson, type PodHandle, spawnManaged, startPod, waitFor } from "@chat/testkit";
+import { afterEach, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
+import { TestClient, until } from "../test-support/chat-client.js";
+
+/** Real pod processes; each simulated client gets its own address through X-Forwarded-For. */
+const pods: PodHandle[] = [];
+const clients: TestClient[] = [];
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.close();
+  await Promise.all(pods.splice(0).map((p) => p.stop("SIGKILL")));
+});
+const FLOODER = fileURLToPath(new URL("../test-support/flooder.ts", import.meta.url));
+const from = (ip: string) => ({ headers: { "X-Forwarded-For": ip } });
+const metric = async (pod: PodHandle, name: string) => {
+  const text = await fetch(`${pod.adminUrl}/metrics`).then((r) => r.text());
+  return Number(new RegExp(`^${name} (\\S+)`, "m").exec(text)?.[1] ?? 0);
+};
+const p99 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.99)] ?? Number.NaN;
+
+describe("slow consumers", () => {
+  it("cuts off a client that stops reading, keeps memory bounded and everyone else served", async () => {
+    const pod = await startPod({
+      env: { SLOW_CLIENT_MAX_BUFFER_BYTES: "262144", SLOW_CLIENT_MAX_PACKETS: "500", MAX_TEXT_LENGTH: "4000" },
+    });
+    pods.push(pod);
+    // The slow one: a raw connection that joins, then never reads again.
+    const slow = new WebSocket(`${pod.url.replace("http", "ws")}/socket.io/?EIO=4&transport=websocket`);
+    await new Promise<void>((resolve, reject) => {
+      slow.on("error", reject);
+      slow.on("message", (d) => {
+        const t = d.toString();
+        if (t.startsWith("0")) slow.send('40{"name":"sleepy"}');
+        else if (t.startsWith("40")) slow.send('421["room:join",{"room":"firehose"}]');
+        else if (t.startsWith("431")) resolve();
+      });
+    });
+    (slow as unknown as { _socket: { pause(): void } })._socket.pause();
+
+    const sender = await TestClient.connect(pod.url, { name: "sender" });
+    const reader = await TestClient.connect(pod.url, { name: "reader" });
+    clients.push(sender, reader);
+    await sender.join("firehose");
+    await reader.join("firehose");
+    const rssBefore = await metric(pod, "process_resident_memory_bytes");
+    const text = "x".repeat(4000);
+    let acked = 0;
+    // 4,000 x 4 KB = 16 MB aimed at the sleeper: far beyond what the kernel buffers hold.
+    for (let batch = 0; batch < 40; batch++) {
+      const acks = await Promise.all(Array.from({ length: 100 }, () => sender.send("firehose", text)));
+      acked += acks.filter((a) => a.ok).length;
+    }
+    await waitFor(
+      "the slow consumer is cut off",
+      async () => (await metric(pod, "chat_slow_consumers_disconnected_total")) >= 1,
+      {
+        timeoutMs: 10_000,
+      },
+    );
+    const rssAfter = await metric(pod, "process_resident_memory_bytes");
+    await until(reader, "every message", () => reader.seqs("firehose").length === acked, 20_000);
+    console.log(
+      `slow consumer: cut off; RSS ${(rssBefore / 2 ** 20).toFixed(0)} -> ${(rssAfter / 2 ** 20).toFixed(0)} MiB after 16 MB of fan-out`,
+    );
+    expect(acked).toBe(4000);
+    expect(((await getJson(`${pod.url}/readyz`)).body as { connections: number }).connections).toBe(2);
+    // Bounded: the 16 MB backlog was dropped with the connection, not kept in the heap.
+    expect(rssAfter - rssBefore).toBeLessThan(64 * 2 ** 20);
+    slow.terminate();
+  });
+});
+
+describe("a flooding client", () => {
+  it("is limited and cut off without raising other users' p99 latency beyond 1.5x", async () => {
+    const pod = await startPod({
+      env: {
+        TRUST_PROXY_HOPS: "1",
+        RATE_MESSAGES_PER_USER: "100",
+        RATE_MESSAGES_PER_IP: "300",
+        RATE_CONNECTIONS_PER_IP: "20",
+        ABUSE_STRIKES: "20",
+      },
+    });
+    pods.push(pod);
+    const room = "busy";
+    const watcher = await TestClient.connect(pod.url, { name: "watcher" }, from("10.0.0.1"));
+    const talkers = await Promise.all(
+      [2, 3, 4, 5, 6, 7, 8, 9].map((i) => TestClient.connect(pod.url, { name: `t${i}` }, from(`10.0.0.${i}`))),
+    );
+    clients.push(watcher, ...talkers);
+    for (const c of [watcher, ...talkers]) await c.join(room);
+    const sentAt = new Map<string, number>();
+    const latencies: number[] = [];
+    watcher.socket.on("message", (m: ChatMessage) => {
+      const t0 = sentAt.get(m.clientId);
+      if (t0 !== undefined) latencies.push(performance.now() - t0);
+    });
+    // Each talker sends 8 msg/s (under its 10/s limit) for `ms`; latency is send -> watcher receives.
+    const talk = async (ms: number) => {
+      latencies.length = 0;
+      const end = Date.now() + ms;
+      await Promise.all(
+        talkers.map(async (t, i) => {
+          for (let n = 0; Date.now() < end; n++) {
+            const clientId = `t${i}-${Date.now()}-${n}`;
+            sentAt.set(clientId, performance.now());
+            const res = await t.send(room, "hello", clientId);
+            expect(res.ok).toBe(true);
+            await new Promise((r) => setTimeout(r, 125));
+          }
+        }),
+      );
+      return [...latencies];
+    };
+    const calmMs = 8000;
+    const flooder = spawnManaged(process.execPath, [
+      ...["--import", "tsx", FLOODER, pod.url, room, "203.0.113.66"],
+      ...[String(Date.now() + calmMs + 500), String(calmMs), "2000"],
+    ]);
+    const calm = await talk(calmMs);
+
+    await new Promise((r) => setTimeout(r, 500));
+    const stormy = await talk(calmMs);
+    await flooder.exited;
+    const flood = JSON.parse(flooder.output().trim().split("\n").at(-1) ?? "{}") as {
+      sent: number;
+      connections: number;
+      refused: number;
+      cutOff: number;
+    };
+
+    const [a, b] = [p99(calm), p99(stormy)];
+    const spam = watcher.messages.filter((m) => m.text === "spam").length;
+    console.log(
+      `flood: p99 calm ${a.toFixed(1)} ms, under flood ${b.toFixed(1)} ms (${calm.length}/${stormy.length} samples); ` +
+        `flooder sent ${flood.sent}, ${spam} got through, ${flood.connections} connections (${flood.cutOff} cut off), ${flood.refused} refused`,
+    );
+    // Only the address's budget got through, the flooder was cut off, and its reconnects were refused.
+    expect(flood.sent).toBeGreaterThan(500);
+    expect(spam).toBeLessThanOrEqual(300);
+    expect(flood.cutOff).toBeGreaterThanOrEqual(1);
+    expect(flood.connections).toBeLessThanOrEqual(20);
+    // 1.5x, with 5 ms of slack for timer granularity when p99 is only a few ms.
+    expect(b).toBeLessThanOrEqual(Math.max(a * 1.5, a + 5));
+  });
+});
