@@ -23,5 +23,14 @@ export default defineConfig({
     screenshot: "only-on-failure",
     launchOptions: chromiumLaunchOptions,
   },
-  projects: [{ name: "chromium", use: { ...devices["Desktop Chrome"], launchOptions: chromiumLaunchOptions } }],
+  projects: [
+    { name: "chromium", use: { ...devices["Desktop Chrome"], launchOptions: chromiumLaunchOptions } },
+    // Specs against a cluster: the local rig (e2e/rig) by default, kind with E2E_TARGET=kind (docs/rig.md).
+    {
+      name: "cluster",
+      testDir: "./specs/cluster",
+      timeout: 120_000,
+      use: { ...devices["Desktop Chrome"], launchOptions: chromiumLaunchOptions },
+    },
+  ],
 });

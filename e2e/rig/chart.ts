@@ -125,18 +125,20 @@ export function renderChart(input: ChartInput): string {
   }
 
   // Redis outages.
-  const redis = events.filter((e) => e.type === "redis-stopped" || e.type === "redis-started");
-  if (redis.length > 0) {
-    rows.push(`<text x="24" y="${y + 15}">redis</text>`);
-    let down: number | undefined;
-    for (const e of redis) {
-      if (e.type === "redis-stopped") down = e.t;
-      else if (down !== undefined) {
-        rows.push(bar(x(down), x(e.t), y, COLORS.redisDown, "redis down"));
-        down = undefined;
-      }
+  const outages: [number, number][] = [];
+  let down: number | undefined;
+  for (const e of events) {
+    if (e.type === "redis-stopped") down = e.t;
+    if (e.type === "redis-started" && down !== undefined) {
+      outages.push([down, e.t]);
+      down = undefined;
     }
-    if (down !== undefined) rows.push(bar(x(down), x(to), y, COLORS.redisDown, "redis down"));
+  }
+  if (down !== undefined) outages.push([down, to]);
+  const visible = outages.filter(([a, b]) => b >= from && a <= to);
+  if (visible.length > 0) {
+    rows.push(`<text x="24" y="${y + 15}">redis</text>`);
+    for (const [a, b] of visible) rows.push(bar(x(a), x(b), y, COLORS.redisDown, `redis down ${b - a} ms`));
     y += ROW;
   }
 
@@ -147,7 +149,9 @@ export function renderChart(input: ChartInput): string {
         `<text x="24" y="${y + 15}">${esc(c.name)}${c.note ? ` <tspan fill="${COLORS.axis}" font-size="10">${esc(c.note)}</tspan>` : ""}</text>`,
       );
       rows.push(`<line x1="${LABEL}" x2="${W - RIGHT}" y1="${y + 10}" y2="${y + 10}" stroke="#e4e7eb"/>`);
-      for (const [a, b] of c.down) rows.push(bar(x(a), x(b), y, COLORS.down, `disconnected ${b - a} ms`));
+      for (const [a, b] of c.down) {
+        if (b >= from && a <= to) rows.push(bar(x(a), x(b), y, COLORS.down, `disconnected ${b - a} ms`));
+      }
       for (const t of c.sends) {
         if (t < from || t > to) continue;
         rows.push(
@@ -183,6 +187,7 @@ export function renderChart(input: ChartInput): string {
 
   // Operations as shaded bands behind everything, with their names on top.
   const bands: string[] = [];
+  const bandLabels: string[] = [];
   for (const start of events.filter((e) => e.type === "operation-started")) {
     const op = String(start.detail?.op ?? "");
     const done = events.find((e) => e.type === "operation-finished" && e.t >= start.t && e.detail?.op === op);
@@ -191,7 +196,7 @@ export function renderChart(input: ChartInput): string {
     bands.push(
       `<rect x="${a.toFixed(1)}" y="40" width="${Math.max(1, b - a).toFixed(1)}" height="${y - 40}" fill="${COLORS.band}"/>`,
     );
-    bands.push(`<text x="${(a + 3).toFixed(1)}" y="52" font-size="10" fill="${COLORS.axis}">${esc(op)}</text>`);
+    bandLabels.push(`<text x="${(a + 3).toFixed(1)}" y="50" font-size="10" fill="${COLORS.axis}">${esc(op)}</text>`);
   }
 
   // Time axis: seconds from the start of the window, at a readable step.
@@ -229,6 +234,7 @@ export function renderChart(input: ChartInput): string {
     `<text x="12" y="20" font-size="15" font-weight="600">${esc(input.title)}</text>`,
     ...bands,
     ...axis,
+    ...bandLabels,
     ...rows,
     legend,
     marks,

@@ -15,7 +15,7 @@ import {
 } from "./manifest.js";
 import { applyOverrides, FAST } from "./overrides.js";
 import type { RigPod } from "./pod.js";
-import { Timeline } from "./timeline.js";
+import { Timeline, type TimelineEvent } from "./timeline.js";
 
 const FIXTURE = `
 apiVersion: v1
@@ -288,5 +288,50 @@ describe("Deployment controller", () => {
     expect(b.deleting).toBe(true);
     expect(a.deleting).toBe(false);
     expect([a, b].sort((x, y) => deletionOrder(x as unknown as RigPod, y as unknown as RigPod))[0]).toBe(b);
+  });
+});
+
+describe("timeline chart", () => {
+  it("draws pods, endpoints, operations and clients in the window, and escapes text", async () => {
+    const { renderChart } = await import("./chart.js");
+    const t0 = 1_000_000;
+    const ev = (
+      dt: number,
+      type: TimelineEvent["type"],
+      pod?: string,
+      detail?: Record<string, unknown>,
+    ): TimelineEvent => ({
+      t: t0 + dt,
+      type,
+      ...(pod ? { pod } : {}),
+      ...(detail ? { detail } : {}),
+    });
+    const svg = renderChart({
+      title: "a <rollout> & more",
+      events: [
+        ev(-5000, "redis-stopped"),
+        ev(-4000, "redis-started"),
+        ev(0, "pod-created", "chat-a"),
+        ev(500, "pod-ready", "chat-a"),
+        ev(510, "endpoint-added", "chat-a"),
+        ev(1000, "operation-started", undefined, { op: "rollout" }),
+        ev(2000, "pod-terminating", "chat-a"),
+        ev(2001, "endpoint-removed", "chat-a"),
+        ev(2002, "prestop", "chat-a"),
+        ev(2600, "sigterm", "chat-a"),
+        ev(3000, "pod-exited", "chat-a", { code: 0 }),
+        ev(3100, "operation-finished", undefined, { op: "rollout" }),
+      ],
+      clients: [{ name: "Ada", sends: [t0 + 1500], down: [[t0 + 2100, t0 + 2200]] }],
+      from: t0 - 100,
+      to: t0 + 4000,
+    });
+    expect(svg).toMatch(/^<svg /);
+    expect(svg).toContain("a &lt;rollout&gt; &amp; more");
+    expect(svg).toContain("chat-a");
+    expect(svg).toContain("exit 0");
+    expect(svg).toContain(">rollout<");
+    expect(svg).toContain("disconnected 100 ms");
+    expect(svg).not.toContain(">redis<"); // the outage is outside the window
   });
 });

@@ -64,6 +64,13 @@ export class Timeline {
     return e;
   }
 
+  /** Record something that happened elsewhere at time `e.t` (a browser's log, read afterwards). */
+  insert(e: TimelineEvent) {
+    let at = this.events.length;
+    while (at > 0 && (this.events[at - 1]?.t ?? 0) > e.t) at--;
+    this.events.splice(at, 0, e);
+  }
+
   /** Subscribe; returns the unsubscribe function. */
   on(listener: Listener): () => void {
     this.listeners.add(listener);
