@@ -7,7 +7,7 @@ import { defineConfig } from "vitest/config";
  */
 export default defineConfig({
   test: {
-    include: ["rig/**/*.test.ts", "drivers/**/*.test.ts", "node/**/*.test.ts"],
+    include: ["rig/**/*.test.ts", "drivers/**/*.test.ts", "node/**/*.test.ts", "chaos/**/*.test.ts"],
     // Real processes on a small machine: one file at a time.
     fileParallelism: false,
     testTimeout: 30_000,

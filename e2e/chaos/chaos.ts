@@ -1,0 +1,119 @@
+import type { ChatMessage } from "@chat/protocol";
+import { ChatBot, delay, waitFor } from "@chat/testkit";
+import type { ClusterDriver } from "../drivers/driver.js";
+
+export interface ChaosOptions {
+  bots: number;
+  rooms: number;
+  durationMs: number;
+  killEveryMs: number;
+  sendEveryMs: number;
+  seed: number;
+  progress?: (line: string) => void;
+}
+
+export interface ChaosReport {
+  bots: number;
+  kills: string[];
+  acked: number;
+  /** Acknowledged messages some member of the room never got (from broadcasts or resumes). */
+  lost: number;
+  /** clientIds stored under more than one seq. */
+  duplicated: number;
+  /** Broadcasts a bot received twice (the client dedupes them; reported for interest). */
+  redelivered: number;
+  disconnectedMs: { p50: number; p99: number; max: number };
+  durationMs: number;
+}
+
+const percentile = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))] ?? 0;
+
+/**
+ * Chaos: clients chat while a random pod is SIGKILLed every `killEveryMs`. Every acknowledged
+ * message must reach every member of its room exactly once (by seq), and no clientId may be
+ * stored twice: acks mean "stored", and retries after a crash must not store again.
+ */
+export async function runChaos(driver: ClusterDriver, opts: ChaosOptions): Promise<ChaosReport> {
+  const started = Date.now();
+  let state = opts.seed >>> 0;
+  const random = () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+  const room = (i: number) => `chaos-${i % opts.rooms}`;
+  const bots = Array.from(
+    { length: opts.bots },
+    (_, i) => new ChatBot({ name: `c${i}`, rooms: [room(i)], url: () => driver.baseUrl, ackTimeoutMs: 3000 }),
+  );
+  try {
+    for (let i = 0; i < bots.length; i += 25) await Promise.all(bots.slice(i, i + 25).map((b) => b.start()));
+    opts.progress?.(`${bots.length} clients connected; chaos for ${opts.durationMs / 1000} s`);
+
+    const end = Date.now() + opts.durationMs;
+    const sends: Promise<ChatMessage>[] = [];
+    const chat = async (bot: ChatBot, i: number) => {
+      await delay(random() * opts.sendEveryMs);
+      for (let n = 0; Date.now() < end && n < 10_000; n++) {
+        sends.push(bot.send(room(i), `${i}:${n}`));
+        await delay(opts.sendEveryMs * (0.5 + random()));
+      }
+    };
+    const kills: string[] = [];
+    const killer = async () => {
+      while (Date.now() + opts.killEveryMs <= end) {
+        await delay(opts.killEveryMs);
+        const candidates = (await driver.pods()).filter((p) => p.ready && !p.terminating);
+        const victim = candidates[Math.floor(random() * candidates.length)];
+        if (!victim) continue;
+        kills.push(victim.name);
+        opts.progress?.(`SIGKILL ${victim.name} (${kills.length})`);
+        await driver.kill(victim.name);
+      }
+    };
+    await Promise.all([...bots.map(chat), killer()]);
+    await waitFor("every send acknowledged", () => bots.every((b) => b.pending === 0), {
+      timeoutMs: 60_000,
+      intervalMs: 200,
+    });
+    const acked = await Promise.all(sends);
+
+    // Everyone in a room must end up with everything acknowledged there.
+    const maxSeq = new Map<string, number>();
+    for (const m of acked) maxSeq.set(m.room, Math.max(maxSeq.get(m.room) ?? 0, m.seq));
+    await waitFor(
+      "every member caught up",
+      () => bots.every((b, i) => b.cursor(room(i)) >= (maxSeq.get(room(i)) ?? 0)),
+      { timeoutMs: 60_000, intervalMs: 200 },
+    ).catch(() => {});
+    let lost = 0;
+    for (const m of acked) {
+      for (const [i, b] of bots.entries()) {
+        if (room(i) !== m.room) continue;
+        if (b.known.get(m.room)?.get(m.seq)?.clientId !== m.clientId) lost++;
+      }
+    }
+    const seqsByClientId = new Map<string, Set<number>>();
+    for (const b of bots) {
+      for (const msgs of b.known.values()) {
+        for (const m of msgs.values())
+          seqsByClientId.set(m.clientId, (seqsByClientId.get(m.clientId) ?? new Set()).add(m.seq));
+      }
+    }
+    const duplicated = [...seqsByClientId.values()].filter((s) => s.size > 1).length;
+    const redelivered = bots.reduce((n, b) => n + [...b.deliveries.values()].filter((c) => c > 1).length, 0);
+    const down = bots.map((b) => b.disconnectedMs);
+    return {
+      bots: bots.length,
+      kills,
+      acked: acked.length,
+      lost,
+      duplicated,
+      redelivered,
+      disconnectedMs: { p50: percentile(down, 0.5), p99: percentile(down, 0.99), max: Math.max(...down) },
+      durationMs: Date.now() - started,
+    };
+  } finally {
+    for (const b of bots) b.close();
+  }
+}
