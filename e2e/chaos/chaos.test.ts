@@ -18,8 +18,8 @@ it("loses and duplicates no acknowledged message while pods are SIGKILLed", asyn
   const report = await runChaos(driver, {
     bots: 60,
     rooms: 6,
-    durationMs: 24_000,
-    killEveryMs: 6000,
+    durationMs: 30_000,
+    killEveryMs: 5000,
     sendEveryMs: 1000,
     seed: 7,
   });
