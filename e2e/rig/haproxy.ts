@@ -131,8 +131,9 @@ export async function startHaproxy(opts: { dir: string; port?: number; slots?: n
   track(proc, "haproxy");
   if (opts.logFile) {
     const log = createWriteStream(opts.logFile);
-    proc.child.stdout?.pipe(log);
-    proc.child.stderr?.pipe(log);
+    proc.child.stdout?.pipe(log, { end: false });
+    proc.child.stderr?.pipe(log, { end: false });
+    proc.child.once("close", () => log.end());
   }
   const up = waitFor(
     `haproxy on 127.0.0.1:${port}`,

@@ -114,8 +114,10 @@ export class RigPod {
     this.proc = proc;
     track(proc, `pod ${this.name}`, SERVER_ENTRY);
     const log = createWriteStream(join(logDir, `${this.name}.log`));
-    proc.child.stdout?.pipe(log);
-    proc.child.stderr?.pipe(log);
+    // Two streams into one file: neither may end it; the process's exit does.
+    proc.child.stdout?.pipe(log, { end: false });
+    proc.child.stderr?.pipe(log, { end: false });
+    proc.child.once("close", () => log.end());
     this.phase = "running";
     timeline.add("pod-started", {
       pod: this.name,
