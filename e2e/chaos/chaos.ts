@@ -50,7 +50,8 @@ export async function runChaos(driver: ClusterDriver, opts: ChaosOptions): Promi
     for (let i = 0; i < bots.length; i += 25) await Promise.all(bots.slice(i, i + 25).map((b) => b.start()));
     opts.progress?.(`${bots.length} clients connected; chaos for ${opts.durationMs / 1000} s`);
 
-    const end = Date.now() + opts.durationMs;
+    const chaosStart = Date.now();
+    const end = chaosStart + opts.durationMs;
     const sends: Promise<ChatMessage>[] = [];
     const chat = async (bot: ChatBot, i: number) => {
       await delay(random() * opts.sendEveryMs);
@@ -60,16 +61,19 @@ export async function runChaos(driver: ClusterDriver, opts: ChaosOptions): Promi
       }
     };
     const kills: string[] = [];
+    const replacements: Promise<void>[] = [];
+    // On a fixed beat, not "after the last replacement": a kill every killEveryMs, as asked.
     const killer = async () => {
-      while (Date.now() + opts.killEveryMs <= end) {
-        await delay(opts.killEveryMs);
+      for (let at = chaosStart + opts.killEveryMs; at + 1000 <= end; at += opts.killEveryMs) {
+        await delay(at - Date.now());
         const candidates = (await driver.pods()).filter((p) => p.ready && !p.terminating);
         const victim = candidates[Math.floor(random() * candidates.length)];
         if (!victim) continue;
         kills.push(victim.name);
         opts.progress?.(`SIGKILL ${victim.name} (${kills.length})`);
-        await driver.kill(victim.name);
+        replacements.push(driver.kill(victim.name));
       }
+      await Promise.all(replacements);
     };
     await Promise.all([...bots.map(chat), killer()]);
     await waitFor("every send acknowledged", () => bots.every((b) => b.pending === 0), {
