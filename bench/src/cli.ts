@@ -66,7 +66,12 @@ export async function runBench(opts: RunOptions): Promise<BenchResult> {
   if (opts.targets) profile.targets = opts.targets;
   if (!existsSync(SERVER_ENTRY)) throw new Error(`${SERVER_ENTRY} is missing: run 'pnpm build' at the repo root`);
   if (!existsSync(WORKER_ENTRY)) throw new Error(`${WORKER_ENTRY} is missing: run 'pnpm --filter @chat/bench build'`);
-  const print = opts.print ?? ((t: string) => console.log(t));
+  const printed: string[] = [];
+  const out = opts.print ?? ((t: string) => console.log(t));
+  const print = (t: string) => {
+    printed.push(t);
+    out(t);
+  };
   const started = Date.now();
   const result: BenchResult = {
     profile: profile.name,
@@ -127,12 +132,18 @@ export async function runBench(opts: RunOptions): Promise<BenchResult> {
       );
   }
   result.durationS = Math.round((Date.now() - started) / 1000);
-  if (opts.outDir) writeResults(result, opts.outDir, profile.fanout.maxP99Ms, print);
+  if (opts.outDir) writeResults(result, opts.outDir, profile.fanout.maxP99Ms, printed.join("\n"), print);
   print(`\nDone in ${result.durationS} s.`);
   return result;
 }
 
-function writeResults(result: BenchResult, outDir: string, maxP99Ms: number, print: (t: string) => void) {
+function writeResults(
+  result: BenchResult,
+  outDir: string,
+  maxP99Ms: number,
+  tables: string,
+  print: (t: string) => void,
+) {
   const dir = join(outDir, result.profile);
   const raw = join(outDir, "raw");
   mkdirSync(dir, { recursive: true });
@@ -142,6 +153,8 @@ function writeResults(result: BenchResult, outDir: string, maxP99Ms: number, pri
     result.scenarios.join(",") === "capacity,fanout,rollout" ? "summary" : `summary-${result.scenarios.join("-")}`;
   writeFileSync(join(dir, `${name}.json`), json);
   writeFileSync(join(raw, `${result.profile}-${result.startedAt.replace(/[:.]/g, "-")}.json`), json);
+  const head = `# ${result.command}\n\n${result.startedAt}, ${result.durationS} s; ${result.machine.cpuModel} × ${result.machine.cores}, Node ${result.machine.node}; load before: ${result.quietBefore.uptime}\n`;
+  writeFileSync(join(dir, `${name.replace("summary", "tables")}.md`), `${head}\n${tables}\n`);
   if (result.fanout?.length) writeFileSync(join(dir, "fanout-p99.svg"), fanoutChart(result.fanout, maxP99Ms));
   for (const r of result.rollout ?? []) writeFileSync(join(dir, `rollout-${r.target}.svg`), rolloutChart(r));
   print(`\nResults: ${join(dir, `${name}.json`)} (+ charts in ${dir})`);

@@ -97,7 +97,7 @@ export const PROFILES: Record<string, Profile> = {
     name: "smoke",
     targets: ["ours", "stock", "ceiling"],
     generators: 1,
-    capacity: { perPod: 50, pods: 2, concurrency: 20, settleMs: 300 },
+    capacity: { perPod: 50, pods: 1, concurrency: 20, settleMs: 300 },
     fanout: {
       subscribers: 40,
       pods: 2,
@@ -111,7 +111,7 @@ export const PROFILES: Record<string, Profile> = {
     rollout: {
       clients: 40,
       rooms: 4,
-      pods: 2,
+      pods: 1,
       rate: 20,
       beforeMs: 1000,
       afterMs: 500,

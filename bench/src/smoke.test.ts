@@ -13,7 +13,7 @@ describe("bench smoke (profile smoke)", () => {
     expect(r.capacity?.map((c) => c.target)).toEqual(["ours", "stock", "ceiling"]);
     for (const c of r.capacity ?? []) {
       expect(c.failed, `${c.target}: ${c.errors.join("; ")}`).toBe(0);
-      expect(c.connected).toBe(100);
+      expect(c.connected).toBe(50);
       expect(c.rssMiB).toBeGreaterThan(0);
     }
   });

@@ -24,6 +24,9 @@ export interface FanoutStep {
   /** Our processes only (servers, redis, generators, orchestrator), in cores. */
   benchCores: number;
   deliveriesPerServerCpuS: number;
+  /** CPU per delivery, µs: the server's, and the generator's (receiving, parsing, timing) for comparison. */
+  serverUsPerDelivery: number;
+  genUsPerDelivery: number;
   latency: LatencySummary;
   ackFailed: number;
   /** Why this row may not measure the server: `machine` (CPU of the box saturated), `generator`, `saturated` (deliveries fell behind). */
@@ -139,6 +142,8 @@ export async function fanout(
           machineBusy: round(cpu.machineBusy),
           benchCores: round(cpu.benchCores),
           deliveriesPerServerCpuS: serverCpu > 0 ? round(received / serverCpu, 0) : 0,
+          serverUsPerDelivery: received > 0 ? round((serverCpu * 1e6) / received) : 0,
+          genUsPerDelivery: received > 0 ? round(((cpu.cpu.generators ?? 0) * 1e6) / received) : 0,
           latency,
           ackFailed: windows.reduce((n, w) => n + w.ackFailed, 0),
           flags: [],

@@ -94,9 +94,13 @@ export function account(clients: ClientReport[]) {
   return { sent, lost, duplicated, lostForEveryone, missed };
 }
 
-export async function rollout(kind: Kind, profile: Profile): Promise<RolloutResult> {
+export async function rollout(
+  kind: Kind,
+  profile: Profile,
+  opts: { entry?: string; variant?: string } = {},
+): Promise<RolloutResult> {
   const r = profile.rollout;
-  const label = `rollout ${kind}`;
+  const label = `rollout ${kind}${opts.variant ? `/${opts.variant}` : ""}`;
   progress(`${label}: starting redis + ${r.pods} pods`);
   const env: Record<string, string> =
     kind === "ours"
@@ -106,7 +110,7 @@ export async function rollout(kind: Kind, profile: Profile): Promise<RolloutResu
           SHUTDOWN_TIMEOUT_MS: String(r.drainWindowMs + r.handoverTimeoutMs + 5000),
         }
       : {};
-  const cluster = await startCluster(kind, { pods: r.pods, env });
+  const cluster = await startCluster(kind, { pods: r.pods, env, ...(opts.entry ? { entry: opts.entry } : {}) });
   try {
     return await withGenerators(profile.generators, async (gens) => {
       const meter = meterFor(cluster, gens);
@@ -177,9 +181,15 @@ export async function rollout(kind: Kind, profile: Profile): Promise<RolloutResu
           perSecond.set(Number(second), h);
         }
       }
-      const windowed = (from: number, to: number) => {
+      // Per-second buckets: "before" and "after" take only seconds wholly inside their window;
+      // "during" takes every second that overlaps the rollout (a straddling second counts as during).
+      const windowed = (from: number, to: number, overlap: boolean) => {
         const h = newHistogram();
-        for (const [second, hs] of perSecond) if (second * 1000 >= from && second * 1000 < to) h.add(hs);
+        for (const [second, hs] of perSecond) {
+          const start = second * 1000;
+          const inside = overlap ? start + 1000 > from && start < to : start >= from && start + 1000 <= to;
+          if (inside) h.add(hs);
+        }
         return summarize(h);
       };
       const timeline: TimelinePoint[] = [...perSecond.entries()]
@@ -216,9 +226,9 @@ export async function rollout(kind: Kind, profile: Profile): Promise<RolloutResu
           clientsAffected: totals.filter((t) => t > 0).length,
         },
         // Skip the first second (connections warming up) for the steady state.
-        delayBefore: windowed(t0 + 1000, rolloutStart),
-        delayDuring: windowed(rolloutStart, rolloutEnd),
-        delayAfter: windowed(rolloutEnd, rolloutEnd + r.afterMs),
+        delayBefore: windowed(t0 + 1000, rolloutStart, false),
+        delayDuring: windowed(rolloutStart, rolloutEnd, true),
+        delayAfter: windowed(rolloutEnd, rolloutEnd + r.afterMs + 1000, false),
         handovers: clients.reduce((n, c) => n + c.handovers, 0),
         reconnects: clients.reduce((n, c) => n + c.gaps.length, 0),
         events,

@@ -8,6 +8,7 @@ import type { Profile } from "../profiles.js";
 import { bufferutilFor } from "../targets.js";
 import { type CapacityRow, capacity } from "./capacity.js";
 import { type FanoutResult, fanout } from "./fanout.js";
+import { rollout } from "./rollout.js";
 
 export interface TuningRow {
   tuning: string;
@@ -58,6 +59,23 @@ export const VARIANTS: Record<string, Patch[]> = {
       find: "const common = { retryStrategy, connectTimeout: 5000, maxRetriesPerRequest: 1 };",
       replace:
         "const common = { retryStrategy, connectTimeout: 5000, maxRetriesPerRequest: 1, enableAutoPipelining: true };",
+    },
+  ],
+  // Coalesce presence broadcasts: at most one per room per 250 ms per pod (the join's ack still
+  // carries the fresh list). Today every join/leave broadcasts the whole list to the whole room.
+  "presence-coalesce": [
+    {
+      file: "realtime/presence.js",
+      find: 'this.io.to(roomTag(room)).emit("presence", { room, users });\n        return users;',
+      replace: `const pending = (this.benchPending ??= new Set());
+        if (!pending.has(room)) {
+            pending.add(room);
+            setTimeout(() => {
+                pending.delete(room);
+                this.store.list(room).then((u) => this.io.to(roomTag(room)).emit("presence", { room, users: u }), () => {});
+            }, 250);
+        }
+        return users;`,
     },
   ],
   // Free the handshake request engine.io keeps per connection (the Socket.IO docs' memory tip);
@@ -127,7 +145,7 @@ function capacityRow(tuning: string, target: Kind, without: CapacityRow, withIt:
 export async function tuning(profile: Profile, only?: string[]): Promise<TuningRow[]> {
   const rows: TuningRow[] = [];
   const want = (name: string) => !only || only.includes(name);
-  const rate = profile.name === "smoke" ? 20 : 40;
+  const rate = 20;
   const fan = (kind: Kind, variant: string, opts: Parameters<typeof fanout>[2] = {}) =>
     fanout(kind, profile, { variant, rates: [rate], ...opts });
   const cap = (kind: Kind, variant: string, opts: Parameters<typeof capacity>[2] = {}) =>
@@ -209,6 +227,36 @@ export async function tuning(profile: Profile, only?: string[]): Promise<TuningR
         piped,
         `${hiRate} msg/s into a room of ${plain.members}: the store/limiter round trips dominate`,
       ),
+    );
+  }
+  if (want("presence-coalesce")) {
+    const entry = serverVariant("presence-coalesce", VARIANTS["presence-coalesce"] ?? []);
+    const a = await fan("ours", "default");
+    const b = await fan("ours", "presence-coalesce", { cluster: { entry } });
+    const row = (metric: string, x: number, y: number, note = "") => ({
+      tuning: "coalesce presence broadcasts (≤ 1 per room per 250 ms per pod)",
+      target: "ours" as Kind,
+      metric,
+      without: String(x),
+      with: String(y),
+      effect: pct(y, x),
+      note,
+    });
+    rows.push(
+      row(`join ${a.members} sockets to one room: ms`, a.join.ms, b.join.ms, "patched copy of server/dist"),
+      row("  … server CPU-s", a.join.serverCpuS, b.join.serverCpuS),
+      row("  … presence events delivered", a.join.otherEvents, b.join.otherEvents),
+    );
+    const ra = await rollout("ours", profile);
+    const rb = await rollout("ours", profile, { entry, variant: "presence-coalesce" });
+    rows.push(
+      row(
+        "rollout: delay p99 during, ms",
+        ra.delayDuring.p99,
+        rb.delayDuring.p99,
+        `before: ${ra.delayBefore.p99} / ${rb.delayBefore.p99} ms`,
+      ),
+      row("rollout: lost + duplicated", ra.lost + ra.duplicated, rb.lost + rb.duplicated),
     );
   }
   if (want("free-request")) {
