@@ -100,7 +100,7 @@ export class DeploymentController {
   revision: string;
   private restarts = 0;
   private stopped = false;
-  private readonly waiters = new Set<() => void>();
+  private readonly waiters = new Set<(stopped?: Error) => void>();
 
   constructor(
     private readonly model: DeploymentModel,
@@ -148,7 +148,11 @@ export class DeploymentController {
   waitSettled(timeoutMs: number): Promise<void> {
     if (this.settled()) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const check = () => {
+      const check = (stopped?: Error) => {
+        if (stopped) {
+          cleanup();
+          return reject(stopped);
+        }
         if (!this.settled()) return;
         cleanup();
         resolve();
@@ -171,6 +175,7 @@ export class DeploymentController {
   /** Stop reconciling (teardown): no more pods are created or deleted. */
   stop() {
     this.stopped = true;
+    for (const w of [...this.waiters]) w(new Error("the rig was stopped"));
   }
 
   /** Re-evaluate after any change; synchronous, so counts are never stale. */
