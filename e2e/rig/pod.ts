@@ -67,10 +67,6 @@ export class RigPod {
     return this.phase === "exited";
   }
 
-  get alive() {
-    return this.proc !== undefined && this.phase !== "exited";
-  }
-
   /** Ready for at least minReadySeconds: what the Deployment controller counts as available. */
   available(now = Date.now()) {
     return (
