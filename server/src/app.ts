@@ -143,29 +143,44 @@ export function createApp({ config, log, stores, redis }: AppDeps): App {
   const server: HttpServer = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? "/";
     if (!url.startsWith(SOCKET_PATH)) return app(req, res);
-    void gate(req).then((refused) => {
-      if (!refused) return engine.handleRequest(req as never, res as never);
-      const { body, headers } = refusalResponse(refused);
-      res.writeHead(refused.status, headers);
-      res.end(body);
-    });
+    void gate(req).then(
+      (refused) => {
+        if (!refused) return engine.handleRequest(req as never, res as never);
+        const { body, headers } = refusalResponse(refused);
+        res.writeHead(refused.status, headers);
+        res.end(body);
+      },
+      (err: unknown) => {
+        log.error({ err }, "handshake gate failed");
+        res.destroy();
+      },
+    );
   });
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = req.url ?? "/";
     if (!url.startsWith(SOCKET_PATH)) return socket.destroy();
-    void gate(req).then((refused) => {
-      if (!refused) return engine.handleUpgrade(req as never, socket as never, head);
-      const { body, headers } = refusalResponse(refused);
-      const lines = Object.entries({
-        ...headers,
-        Connection: "close",
-        "Content-Length": String(Buffer.byteLength(body)),
-      });
-      const reason = refused.status === 503 ? "Service Unavailable" : "Too Many Requests";
-      socket.end(
-        `HTTP/1.1 ${refused.status} ${reason}\r\n${lines.map(([k, v]) => `${k}: ${v}`).join("\r\n")}\r\n\r\n${body}`,
-      );
-    });
+    // Node drops its own error handler from an upgraded socket: without this, a client that resets
+    // the connection while the gate awaits Redis would crash the process (unhandled 'error').
+    socket.on("error", () => socket.destroy());
+    void gate(req).then(
+      (refused) => {
+        if (!refused) return engine.handleUpgrade(req as never, socket as never, head);
+        const { body, headers } = refusalResponse(refused);
+        const lines = Object.entries({
+          ...headers,
+          Connection: "close",
+          "Content-Length": String(Buffer.byteLength(body)),
+        });
+        const reason = refused.status === 503 ? "Service Unavailable" : "Too Many Requests";
+        socket.end(
+          `HTTP/1.1 ${refused.status} ${reason}\r\n${lines.map(([k, v]) => `${k}: ${v}`).join("\r\n")}\r\n\r\n${body}`,
+        );
+      },
+      (err: unknown) => {
+        log.error({ err }, "handshake gate failed");
+        socket.destroy();
+      },
+    );
   });
   // Long-lived sockets must not be cut by Node's request timeouts; Socket.IO pings detect dead peers.
   server.requestTimeout = 0;

@@ -1,4 +1,5 @@
 import { request } from "node:http";
+import { createConnection } from "node:net";
 import type { User } from "@chat/protocol";
 import { ChatBot, getJson, type PodHandle, type RedisHandle, startPod, startRedis, waitFor } from "@chat/testkit";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -235,6 +236,26 @@ describe("dependencies", () => {
     const history = await x.join(room, 0);
     expect(history.ok && history.data.messages.map((m) => m.text)).toEqual(["before", "during", "after"]);
     expect(history.ok && history.data.presence.map((u: User) => u.name)).toEqual(["xena", "yuri"]);
+  });
+
+  it("survives clients that reset their WebSocket upgrade while the handshake gate awaits Redis", async () => {
+    const p = await pod();
+    for (let i = 0; i < 50; i++) {
+      const sock = createConnection({ port: p.port, host: "127.0.0.1" }, () => {
+        sock.write(
+          "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +
+            "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+        );
+        setImmediate(() => sock.resetAndDestroy());
+      });
+      sock.on("error", () => {});
+      await new Promise((r) => sock.once("close", r));
+    }
+    // Still alive and serving.
+    expect((await getJson(`${p.url}/readyz`)).status).toBe(200);
+    expect(p.proc.child.exitCode).toBeNull();
+    const c = await client(p.url, { name: "after-resets" });
+    expect((await c.join("resets")).ok).toBe(true);
   });
 
   it(`clears a SIGKILLed pod's users from presence within PRESENCE_TTL_MS + a third`, async () => {
