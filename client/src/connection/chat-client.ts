@@ -554,7 +554,7 @@ export class ChatClient {
       this.onJoinRefused(conn, room, res.error);
       return;
     }
-    this.applyJoin(res.data);
+    this.applyJoin(res.data, since);
     const progressed = (this.state.rooms[room]?.contiguous ?? 0) > before.contiguous;
     this.fruitlessFills.set(room, wasGapFill && !progressed ? (this.fruitlessFills.get(room) ?? 0) + 1 : 0);
     conn.joined.add(room);
@@ -605,14 +605,19 @@ export class ChatClient {
     if (this.conn?.session) void this.join(this.conn, room);
   }
 
-  private applyJoin(data: JoinResult): void {
+  /**
+   * Merge a join answer. It describes the room as of when the server read it, and live broadcasts
+   * may have overtaken it since (a handover holds two connections), so "the server is behind us"
+   * is judged against the `since` we sent, never against what we hold now.
+   */
+  private applyJoin(data: JoinResult, since: number | undefined): void {
     const room = this.state.rooms[data.room];
     if (!room) return;
     const lastSeen = room.messages[room.messages.length - 1]?.seq ?? room.contiguous;
     let messages: readonly ChatMessage[];
     let contiguous: number;
     let notice = room.notice;
-    if (room.loaded && data.cursor < room.contiguous) {
+    if (room.loaded && since !== undefined && data.cursor < since) {
       // The server's history is older than ours: it was reset. Start over from what it has.
       messages = insertMessages([], data.messages);
       contiguous = data.cursor;

@@ -36,6 +36,25 @@ describe("resuming after a reconnect", () => {
     ).toEqual(["missed 1", "missed 2", "missed 3", "missed 4"]);
   });
 
+  it("does not mistake a join answer overtaken by newer broadcasts for a server reset", async () => {
+    const h = createHarness();
+    for (let i = 0; i < 3; i++) h.server.post("general", `before ${i + 1}`);
+    await connectAndJoin(h, "ada", ["general"]);
+    // The re-join is answered as of its arrival (cursor 3), but the answer travels slowly...
+    h.server.interceptor = (req) => (req.event === "room:join" ? { delayMs: 200 } : undefined);
+    h.server.latest.drop();
+    await until(() => h.server.requestsOf("room:join").length === 2, "re-join sent");
+    await advance(20);
+    // ...and live messages overtake it, as they do while a handover holds two connections.
+    h.server.post("general", "live 4");
+    h.server.post("general", "live 5");
+    await until(() => h.state().rooms.general?.contiguous === 5, "live messages in");
+    await advance(300);
+    expect(h.state().rooms.general?.notice).toBeNull();
+    expect(seqs(h, "general")).toEqual([1, 2, 3, 4, 5]);
+    expect(h.state().rooms.general?.contiguous).toBe(5);
+  });
+
   it("resumes every room with its own cursor and counts what arrived in the rooms not on screen", async () => {
     const h = createHarness();
     h.server.post("general", "g1");
