@@ -84,6 +84,9 @@ export function createApp({ config, log, stores, redis }: AppDeps): App {
   const presence = new PresenceTracker(io, stores.presence, log, Math.max(200, Math.floor(config.PRESENCE_TTL_MS / 3)));
   const drainer = new Drainer(io, lifecycle, tasks, config, log);
   io.use(authenticate(tokens, config.TRUST_PROXY_HOPS));
+  // A broadcast is written to every member socket in one go: the latency of a message is sampled
+  // once per pod (at its first socket), so fan-out costs a counter increment per delivery.
+  let lastSampled = "";
   io.on("connection", (socket) => {
     registerChatHandlers(socket, {
       io,
@@ -96,13 +99,11 @@ export function createApp({ config, log, stores, redis }: AppDeps): App {
       limits,
       storeUp: () => redis?.isUp() ?? true,
     });
-    let lastCounted = "";
     socket.onAnyOutgoing((event, payload: { id?: string; ts?: number }) => {
       if (event !== "message") return;
       metrics.countDelivery();
-      // Once per message per pod is enough for the histogram and keeps fan-out cheap.
-      if (payload.id !== lastCounted && payload.ts) {
-        lastCounted = payload.id ?? "";
+      if (payload.id !== lastSampled && payload.ts) {
+        lastSampled = payload.id ?? "";
         metrics.deliveryLatency.observe(Math.max(0, Date.now() - payload.ts) / 1000);
       }
     });
