@@ -15,6 +15,7 @@ import { Tasks } from "./lifecycle/tasks.js";
 import type { Logger } from "./logger.js";
 import { authenticate } from "./realtime/auth.js";
 import { registerChatHandlers } from "./realtime/chat-handlers.js";
+import { instrumentDeliveries } from "./realtime/delivery-metrics.js";
 import { clientIp, Limits } from "./realtime/limits.js";
 import { PresenceTracker } from "./realtime/presence.js";
 import { SessionTokens } from "./realtime/session-token.js";
@@ -84,9 +85,6 @@ export function createApp({ config, log, stores, redis }: AppDeps): App {
   const presence = new PresenceTracker(io, stores.presence, log, Math.max(200, Math.floor(config.PRESENCE_TTL_MS / 3)));
   const drainer = new Drainer(io, lifecycle, tasks, config, log);
   io.use(authenticate(tokens, config.TRUST_PROXY_HOPS));
-  // A broadcast is written to every member socket in one go: the latency of a message is sampled
-  // once per pod (at its first socket), so fan-out costs a counter increment per delivery.
-  let lastSampled = "";
   io.on("connection", (socket) => {
     registerChatHandlers(socket, {
       io,
@@ -99,16 +97,9 @@ export function createApp({ config, log, stores, redis }: AppDeps): App {
       limits,
       storeUp: () => redis?.isUp() ?? true,
     });
-    socket.onAnyOutgoing((event, payload: { id?: string; ts?: number }) => {
-      if (event !== "message") return;
-      metrics.countDelivery();
-      if (payload.id !== lastSampled && payload.ts) {
-        lastSampled = payload.id ?? "";
-        metrics.deliveryLatency.observe(Math.max(0, Date.now() - payload.ts) / 1000);
-      }
-    });
     if (drainer.draining) drainer.notifyLate(socket);
   });
+  instrumentDeliveries(io, metrics, log);
   const slowConsumers = guardSlowConsumers(io, config, log, metrics);
   redis?.watch((up) => lifecycle.setRedisUp(up));
 

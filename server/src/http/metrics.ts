@@ -3,8 +3,8 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
 import type { Lifecycle } from "../lifecycle/lifecycle.js";
 
 /**
- * Prometheus metrics. Per-delivery work is a plain counter increment; latency is observed once
- * per message per pod, so metrics stay off the fan-out hot path.
+ * Prometheus metrics. Deliveries are counted once per message per pod (see delivery-metrics.ts),
+ * so metrics stay off the fan-out hot path.
  */
 export function createMetrics(lifecycle: Lifecycle) {
   const registry = new Registry();
@@ -85,7 +85,7 @@ export function createMetrics(lifecycle: Lifecycle) {
     }),
     deliveryLatency: new Histogram({
       name: "chat_delivery_latency_seconds",
-      help: "From storage (Redis clock) to the write on a socket of this pod",
+      help: "From storage (Redis clock) to the broadcast being written on this pod",
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
@@ -100,8 +100,8 @@ export function createMetrics(lifecycle: Lifecycle) {
       help: "Sockets cut off because their client stopped reading and the backlog passed the limit",
       registers: [registry],
     }),
-    countDelivery() {
-      delivered++;
+    countDeliveries(n: number) {
+      delivered += n;
     },
     stop() {
       loop.disable();
