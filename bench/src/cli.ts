@@ -1,5 +1,6 @@
 /**
  * pnpm bench [--profile quick|full] [--scenario capacity|fanout|rollout|tuning|all] [--targets ours,stock,ceiling]
+ *            [--rollout rig|direct]
  *
  * Runs each scenario against our server, the stock Socket.IO setup and the raw-ws ceiling in the
  * same invocation, prints tables with the ratios, and writes bench/results/<profile>/summary.json
@@ -28,7 +29,7 @@ import {
 } from "./report/tables.js";
 import { type CapacityRow, capacity } from "./scenarios/capacity.js";
 import { type FanoutResult, fanout } from "./scenarios/fanout.js";
-import { type RolloutResult, rollout } from "./scenarios/rollout.js";
+import { type RolloutResult, type RolloutVia, rollout } from "./scenarios/rollout.js";
 import { type TuningRow, tuning } from "./scenarios/tuning.js";
 
 export const SCENARIOS = ["capacity", "fanout", "rollout", "tuning"] as const;
@@ -56,6 +57,12 @@ export interface RunOptions {
   /** Directory for summary.json and charts; undefined = don't write. */
   outDir?: string;
   tuningOnly?: string[];
+  /**
+   * How ours' pods are replaced in the rollout scenario: through the e2e rig (HAProxy ingress +
+   * rig.rollout(), the default) or the bench's direct sequence. Stock always uses the direct
+   * sequence: the rig runs server/dist only.
+   */
+  rolloutVia?: RolloutVia;
   print?: (text: string) => void;
 }
 
@@ -106,12 +113,18 @@ export async function runBench(opts: RunOptions): Promise<BenchResult> {
   if (opts.scenarios.includes("rollout")) {
     result.rollout = [];
     for (const kind of profile.targets.filter((k) => k !== "ceiling"))
-      result.rollout.push(await rollout(kind, profile));
+      result.rollout.push(
+        await rollout(kind, profile, kind === "ours" && opts.rolloutVia ? { via: opts.rolloutVia } : {}),
+      );
     progressDone();
     print(
       `\nRollout: ${profile.rollout.clients} clients in ${profile.rollout.rooms} rooms, ${profile.rollout.rate} msg/s, every pod replaced\n`,
     );
     print(rolloutTable(result.rollout));
+    for (const r of result.rollout)
+      print(
+        `${r.target}: ${r.method}; ${r.clientsWithCookie}/${r.clients} clients got an affinity cookie${r.rigLogDir ? `; rig logs: ${r.rigLogDir}` : ""}`,
+      );
   }
   if (opts.scenarios.includes("tuning")) {
     result.tuning = await tuning(profile, opts.tuningOnly);
@@ -168,6 +181,7 @@ async function main() {
       targets: { type: "string" },
       only: { type: "string" },
       out: { type: "string" },
+      rollout: { type: "string" },
     },
     allowPositionals: true,
   });
@@ -177,6 +191,9 @@ async function main() {
         ["capacity", "fanout", "rollout"]
       : (values.scenario.split(",") as Scenario[]);
   for (const s of scenarios) if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario ${s}: ${SCENARIOS}`);
+  const rolloutVia = values.rollout as RolloutVia | undefined;
+  if (rolloutVia !== undefined && rolloutVia !== "rig" && rolloutVia !== "direct")
+    throw new Error(`--rollout ${rolloutVia}: rig or direct`);
   const outDir = values.out ?? fileURLToPath(new URL("../results", import.meta.url));
   const ctrl = new AbortController();
   process.once("SIGINT", () => {
@@ -190,6 +207,7 @@ async function main() {
     targets: values.targets?.split(",") as Kind[] | undefined,
     outDir,
     tuningOnly: values.only?.split(","),
+    ...(rolloutVia ? { rolloutVia } : {}),
   });
   process.exit(0);
 }

@@ -31,10 +31,14 @@ describe("bench smoke (profile smoke)", () => {
     }
   });
 
-  it("rollout: ours hands over without loss; stock reconnects", async () => {
+  it("rollout: ours hands over without loss through the rig's ingress; stock reconnects", async () => {
     const r = await runBench({ profile: "smoke", scenarios: ["rollout"], targets: ["ours", "stock"], print: quiet });
     const ours = r.rollout?.find((x) => x.target === "ours");
     const stock = r.rollout?.find((x) => x.target === "stock");
+    expect(ours?.via).toBe("rig");
+    expect(ours?.clientsWithCookie).toBe(ours?.clients); // HAProxy's SERVERID, kept like a browser
+    expect(ours?.events.some((e) => e.what.startsWith("sigterm"))).toBe(true);
+    expect(stock?.via).toBe("direct");
     expect(ours?.sent).toBeGreaterThan(0);
     expect(ours?.lost, JSON.stringify(ours?.errorsSample)).toBe(0);
     expect(ours?.duplicated).toBe(0);

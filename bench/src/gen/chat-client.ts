@@ -57,6 +57,8 @@ export class ChatClient {
   private reconnecting = false;
   private inflight: Promise<unknown> | undefined;
   private closed = false;
+  /** Cookies the server (an ingress) set, sent back on every later connect, like a browser's jar. */
+  private readonly cookies = new Map<string, string>();
 
   constructor(private readonly opts: ChatClientOptions) {}
 
@@ -101,6 +103,7 @@ export class ChatClient {
       gaps: this.downSince === undefined ? this.gaps : [...this.gaps, Date.now() - this.downSince],
       connections: this.connections,
       handovers: this.handovers,
+      cookies: [...this.cookies.keys()],
       errors: this.errors.slice(0, 5),
     };
   }
@@ -120,6 +123,16 @@ export class ChatClient {
       auth,
       timeoutMs: 5000,
       onEvent: (frame, s) => this.onEvent(s, frame),
+      ...(this.cookies.size > 0
+        ? { headers: { cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ") } }
+        : {}),
+      onSetCookie: (cookies) => {
+        for (const c of cookies) {
+          const pair = c.split(";", 1)[0] ?? "";
+          const eq = pair.indexOf("=");
+          if (eq > 0) this.cookies.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim());
+        }
+      },
     });
     try {
       await this.join(sock, this.opts.kind === "ours" && this.connections > 0 ? this.cursor : undefined);

@@ -90,6 +90,8 @@ export interface ClientReport {
   gaps: number[];
   connections: number;
   handovers: number;
+  /** Cookie names an ingress set (e.g. HAProxy's `SERVERID`), kept and sent back like a browser does. */
+  cookies: string[];
   errors: string[];
 }
 

@@ -13,6 +13,10 @@ export interface LeanOptions {
    * same TCP read as the CONNECT ack, before the caller's `await connect()` continues.
    */
   onEvent?: (frame: string, sock: LeanSocket) => void;
+  /** Extra request headers on the upgrade (a browser's `Cookie`, e.g. the ingress's `SERVERID`). */
+  headers?: Record<string, string>;
+  /** The upgrade response's `Set-Cookie` headers (an ingress's affinity cookie), as a browser would see them. */
+  onSetCookie?: (cookies: string[]) => void;
 }
 
 export class LeanError extends Error {
@@ -50,6 +54,7 @@ export class LeanSocket {
       perMessageDeflate: opts.deflate ?? false,
       skipUTF8Validation: true,
       handshakeTimeout: opts.timeoutMs ?? 10_000,
+      ...(opts.headers ? { headers: opts.headers } : {}),
     });
     const sock = new LeanSocket(ws);
     const onEvent = opts.onEvent;
@@ -64,6 +69,12 @@ export class LeanSocket {
         reject(err);
       };
       const timer = setTimeout(() => fail(new LeanError("connect timeout", "timeout")), opts.timeoutMs ?? 10_000);
+      const onSetCookie = opts.onSetCookie;
+      if (onSetCookie)
+        ws.on("upgrade", (res) => {
+          const cookies = res.headers["set-cookie"];
+          if (cookies?.length) onSetCookie(cookies);
+        });
       ws.on("unexpected-response", (_req, res) => {
         fail(
           new LeanError(`HTTP ${res.statusCode}`, res.statusCode === 503 ? "unavailable" : `http_${res.statusCode}`),

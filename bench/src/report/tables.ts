@@ -154,6 +154,7 @@ export function rolloutTable(results: RolloutResult[]): string {
   return table(
     [
       "target",
+      "via",
       "sent",
       "lost (msg×member)",
       "lost for everyone",
@@ -168,6 +169,7 @@ export function rolloutTable(results: RolloutResult[]): string {
     ],
     results.map((r) => [
       r.target,
+      r.via === "rig" ? "rig (HAProxy, k8s sequence)" : "direct (bench sequence)",
       r.sent,
       r.lost,
       r.lostForEveryone,

@@ -1,8 +1,26 @@
+import { FAST, mergeOverrides } from "../../../e2e/rig/overrides.js";
+import { type Rig, startRig } from "../../../e2e/rig/rig.js";
+import type { TimelineEvent } from "../../../e2e/rig/timeline.js";
 import { meterFor, progress, round, share, sleep, withGenerators } from "../common.js";
 import { decodeHistogram, type LatencySummary, newHistogram, summarize } from "../gen/hist.js";
 import type { ChatReport, ClientReport, Kind } from "../gen/messages.js";
+import type { GenPool } from "../gen/pool.js";
+import { CpuMeter, findRedisPid } from "../procstat.js";
 import type { Profile } from "../profiles.js";
-import { type Pod, startCluster } from "../targets.js";
+import { OUR_BENCH_ENV, type Pod, startCluster } from "../targets.js";
+
+/**
+ * How the pods are replaced. `rig`: the e2e rig (`e2e/rig`): clients connect through its HAProxy
+ * ingress (cookie affinity) and `rig.rollout()` runs the Kubernetes RollingUpdate from the
+ * manifests (maxSurge/maxUnavailable, readiness-gated, preStop `/drain?delay_ms`, SIGTERM, SIGKILL
+ * at the grace period). `direct`: the bench's own minimal sequence on testkit pods, clients
+ * talking to the pods directly (the like-for-like path for ours vs stock, and for patched copies
+ * of the server, which the rig cannot run: it always starts `server/dist/main.js`).
+ */
+export type RolloutVia = "direct" | "rig";
+
+/** The default: the rig for ours (unless a patched entry is measured), direct for stock. */
+export const defaultVia = (kind: Kind, entry?: string): RolloutVia => (kind === "ours" && !entry ? "rig" : "direct");
 
 export interface RolloutEvent {
   /** Seconds since the clients started sending. */
@@ -25,7 +43,12 @@ export interface RolloutResult {
   pods: number;
   ratePerS: number;
   /** How the pods were replaced: the e2e rig, or the bench's own minimal sequence. */
+  via: RolloutVia;
   method: string;
+  /** Rig only: where its pod, HAProxy and Redis logs and timeline.json went. */
+  rigLogDir?: string;
+  /** Clients that got an affinity cookie from the ingress (and sent it back on later connects). */
+  clientsWithCookie: number;
   sent: number;
   /** (message, member) pairs the member never saw by the end of the run. */
   lost: number;
@@ -94,13 +117,39 @@ export function account(clients: ClientReport[]) {
   return { sent, lost, duplicated, lostForEveryone, missed };
 }
 
+/** What the shared body needs from a way of running pods and replacing them. */
+interface Setup {
+  via: RolloutVia;
+  method: string;
+  /** URLs the clients connect to (pods, or the ingress). */
+  urls: string[];
+  meter(gens: GenPool): CpuMeter;
+  /** Replace every pod; `mark` records a step, `setEndpoints` re-points the clients (direct only). */
+  replace(mark: (what: string, at?: number) => void, setEndpoints: (urls: string[]) => Promise<unknown>): Promise<void>;
+  rigLogDir?: string;
+  stop(): Promise<void>;
+}
+
 export async function rollout(
   kind: Kind,
   profile: Profile,
-  opts: { entry?: string; variant?: string } = {},
+  opts: { entry?: string; variant?: string; via?: RolloutVia } = {},
 ): Promise<RolloutResult> {
+  const via = opts.via ?? defaultVia(kind, opts.entry);
+  if (via === "rig" && (kind !== "ours" || opts.entry))
+    throw new Error(`rollout via the rig runs server/dist only (ours, no patched entry); got ${kind}`);
+  const label = `rollout ${kind}${opts.variant ? `/${opts.variant}` : ""}${via === "rig" ? " via rig" : ""}`;
+  const setup = via === "rig" ? await rigSetup(profile, label) : await directSetup(kind, profile, label, opts.entry);
+  try {
+    return await run(kind, profile, label, setup);
+  } finally {
+    progress(`${label}: stopping`);
+    await setup.stop();
+  }
+}
+
+async function directSetup(kind: Kind, profile: Profile, label: string, entry?: string): Promise<Setup> {
   const r = profile.rollout;
-  const label = `rollout ${kind}${opts.variant ? `/${opts.variant}` : ""}`;
   progress(`${label}: starting redis + ${r.pods} pods`);
   const env: Record<string, string> =
     kind === "ours"
@@ -110,43 +159,18 @@ export async function rollout(
           SHUTDOWN_TIMEOUT_MS: String(r.drainWindowMs + r.handoverTimeoutMs + 5000),
         }
       : {};
-  const cluster = await startCluster(kind, { pods: r.pods, env, ...(opts.entry ? { entry: opts.entry } : {}) });
-  try {
-    return await withGenerators(profile.generators, async (gens) => {
-      const meter = meterFor(cluster, gens);
-      let endpoints = cluster.pods.map((p) => p.url);
-      progress(`${label}: ${r.clients} clients joining ${r.rooms} rooms`);
-      const started = await gens.all<{ started: number; errors: string[] }>(
-        (i) => ({
-          cmd: "chat",
-          kind,
-          urls: endpoints,
-          clients: share(r.clients, gens.size, i),
-          firstIndex: Array.from({ length: i }, (_, k) => share(r.clients, gens.size, k)).reduce((a, b) => a + b, 0),
-          rooms: r.rooms,
-          concurrency: 20,
-        }),
-        300_000,
-      );
-      const startErrors = started.flatMap((s) => s.errors);
-      if (startErrors.length > 0) throw new Error(`${label}: clients failed to start: ${startErrors[0]}`);
-      meter.reset();
-      // Pods come and go: sample their CPU often so an exited pod keeps what it used.
-      const sampler = setInterval(() => meter.sample(), 200);
-      const t0 = Date.now();
-      const events: RolloutEvent[] = [];
-      const mark = (what: string) => {
-        events.push({ t: round((Date.now() - t0) / 1000), what });
-        progress(`${label}: ${what}`);
-      };
-      await gens.all((i) => ({ cmd: "chatSend", rate: share(r.rate, gens.size, i), pad: "y".repeat(r.pad) }));
-      mark(`chatting: ${r.clients} clients, ${r.rate} msg/s`);
-      await sleep(r.beforeMs);
-      const rolloutStart = Date.now();
-      mark("rollout starts");
+  const cluster = await startCluster(kind, { pods: r.pods, env, ...(entry ? { entry } : {}) });
+  let endpoints = cluster.pods.map((p) => p.url);
+  return {
+    via: "direct",
+    method: "bench minimal sequence (testkit pods; surge 1: start new, wait ready, then /drain or SIGTERM the old)",
+    urls: endpoints,
+    meter: (gens) => meterFor(cluster, gens),
+    stop: () => cluster.stop(),
+    replace: async (mark, setEndpointsOnClients) => {
       const setEndpoints = (urls: string[]) => {
         endpoints = urls;
-        return gens.all({ cmd: "endpoints", urls });
+        return setEndpointsOnClients(urls);
       };
       // The Kubernetes sequence of a RollingUpdate with maxSurge 1, maxUnavailable 0: a new pod
       // becomes ready and joins the endpoints; the old one leaves the endpoints, gets its preStop
@@ -162,84 +186,191 @@ export async function rollout(
         if (!exited) await old.kill();
         mark(`pod ${i + 1}/${r.pods}: old pod exited${exited ? "" : " (killed after 60 s)"}`);
       }
-      const rolloutEnd = Date.now();
-      await sleep(r.afterMs);
-      mark("sending stops");
-      const settled = await gens.all<{ pending: number }>({ cmd: "chatSettle", timeoutMs: 15_000 }, 60_000);
-      const cpu = meter.read();
-      clearInterval(sampler);
-      const reports = await gens.all<ChatReport>({ cmd: "chatReport" }, 60_000);
-      const clients = reports.flatMap((rep) => rep.clients);
-      const acc = account(clients);
+    },
+  };
+}
 
-      // Delivery delay per wall-clock second, merged over generators.
-      const perSecond = new Map<number, ReturnType<typeof newHistogram>>();
-      for (const rep of reports) {
-        for (const [second, enc] of Object.entries(rep.timeline)) {
-          const h = perSecond.get(Number(second)) ?? newHistogram();
-          h.add(decodeHistogram(enc));
-          perSecond.set(Number(second), h);
-        }
+/** Rig events drawn on the chart, as `<event> <pod's last 5 chars>`. */
+const RIG_MARKERS = new Set<TimelineEvent["type"]>(["pod-ready", "prestop", "sigterm", "killed", "pod-exited"]);
+
+async function rigSetup(profile: Profile, label: string): Promise<Setup> {
+  const r = profile.rollout;
+  progress(`${label}: starting the rig (redis, ${r.pods} pods, HAProxy)`);
+  // FAST's clock (probes x0.1, minReadySeconds 1, preStop /drain?delay_ms=500), with the profile's
+  // drain window and handover timeout (the same as the direct sequence's), a grace period that
+  // covers preStop + SHUTDOWN_TIMEOUT_MS (the rig checks it), and the bench's raised abuse limits:
+  // every client comes from 127.0.0.1. All of it is listed in the rig's timeline as overrides.
+  const shutdownMs = r.drainWindowMs + r.handoverTimeoutMs + 5000;
+  const preStopMs = FAST.preStopDelayMs ?? 500;
+  const rig: Rig = await startRig({
+    overrides: mergeOverrides(FAST, {
+      replicas: r.pods,
+      terminationGracePeriodSeconds: Math.ceil((preStopMs + shutdownMs) / 1000) + 2,
+      env: {
+        ...OUR_BENCH_ENV,
+        DRAIN_WINDOW_MS: String(r.drainWindowMs),
+        HANDOVER_TIMEOUT_MS: String(r.handoverTimeoutMs),
+        SHUTDOWN_TIMEOUT_MS: String(shutdownMs),
+      },
+    }),
+  });
+  // Pod pids from the timeline (a pod that exits keeps its CPU in the meter); Redis from its port.
+  const pids = new Map<string, number>();
+  const notePid = (e: TimelineEvent) => {
+    const pid = e.detail?.pid;
+    if (e.type === "pod-started" && e.pod && typeof pid === "number") pids.set(e.pod, pid);
+  };
+  for (const e of rig.timeline.events) notePid(e);
+  const offPids = rig.timeline.on(notePid);
+  const redisUrl = rig.timeline.events.find((e) => e.type === "rig-started")?.detail?.redis;
+  const redisPid = typeof redisUrl === "string" ? findRedisPid(Number(new URL(redisUrl).port)) : undefined;
+  const m = rig.model;
+  return {
+    via: "rig",
+    method:
+      `e2e rig: HAProxy ingress (cookie affinity) + rig.rollout() from the manifests (maxSurge ${m.maxSurge}, ` +
+      `maxUnavailable ${m.maxUnavailable}, minReadySeconds ${m.minReadyMs / 1000}, preStop ${m.preStop?.path ?? "none"}, ` +
+      `grace ${m.graceMs / 1000} s)`,
+    urls: [rig.url],
+    rigLogDir: rig.logDir,
+    meter: (gens) =>
+      new CpuMeter(() => {
+        const live = new Set(rig.pods().map((p) => p.name));
+        return {
+          server: [...pids].filter(([name]) => live.has(name)).map(([, pid]) => pid),
+          redis: redisPid ? [redisPid] : [],
+          generators: gens.pids,
+        };
+      }),
+    stop: async () => {
+      offPids();
+      await rig.stop();
+    },
+    replace: async (mark) => {
+      const short = (pod: string | undefined) => (pod ?? "?").slice(-5);
+      const off = rig.timeline.on((e) => {
+        if (RIG_MARKERS.has(e.type)) mark(`${e.type} ${short(e.pod)}`, e.t);
+      });
+      try {
+        await rig.rollout();
+      } finally {
+        off();
       }
-      // Per-second buckets: "before" and "after" take only seconds wholly inside their window;
-      // "during" takes every second that overlaps the rollout (a straddling second counts as during).
-      const windowed = (from: number, to: number, overlap: boolean) => {
-        const h = newHistogram();
-        for (const [second, hs] of perSecond) {
-          const start = second * 1000;
-          const inside = overlap ? start + 1000 > from && start < to : start >= from && start + 1000 <= to;
-          if (inside) h.add(hs);
-        }
-        return summarize(h);
-      };
-      const timeline: TimelinePoint[] = [...perSecond.entries()]
-        .sort((a, b) => a[0] - b[0])
-        .map(([second, h]) => {
-          const s = summarize(h);
-          return { t: round((second * 1000 - t0) / 1000), count: s.count, p50: s.p50, p99: s.p99, max: s.max };
-        });
-      const totals = clients.map((c) => c.gaps.reduce((a, b) => a + b, 0));
-      return {
-        target: kind,
-        clients: clients.length,
+    },
+  };
+}
+
+async function run(kind: Kind, profile: Profile, label: string, setup: Setup): Promise<RolloutResult> {
+  const r = profile.rollout;
+  return await withGenerators(profile.generators, async (gens) => {
+    const meter = setup.meter(gens);
+    progress(`${label}: ${r.clients} clients joining ${r.rooms} rooms`);
+    const started = await gens.all<{ started: number; errors: string[] }>(
+      (i) => ({
+        cmd: "chat",
+        kind,
+        urls: setup.urls,
+        clients: share(r.clients, gens.size, i),
+        firstIndex: Array.from({ length: i }, (_, k) => share(r.clients, gens.size, k)).reduce((a, b) => a + b, 0),
         rooms: r.rooms,
-        pods: r.pods,
-        ratePerS: r.rate,
-        method: "bench minimal sequence (testkit pods; surge 1: start new, wait ready, then /drain or SIGTERM the old)",
-        sent: acc.sent,
-        lost: acc.lost,
-        lostForEveryone: acc.lostForEveryone,
-        duplicated: acc.duplicated,
-        rawRedeliveries: clients.reduce((n, c) => n + c.rawRedeliveries, 0),
-        recoveredBySync: clients.reduce((n, c) => n + c.recoveredBySync, 0),
-        unacked: settled.reduce((n, s) => n + s.pending, 0),
-        missedPerClient: {
-          mean: round(acc.missed.reduce((a, b) => a + b, 0) / Math.max(1, acc.missed.length), 1),
-          max: Math.max(0, ...acc.missed),
-          clientsAffected: acc.missed.filter((m) => m > 0).length,
-        },
-        downtime: {
-          p50: pct(totals, 50),
-          p95: pct(totals, 95),
-          p99: pct(totals, 99),
-          max: Math.max(0, ...totals),
-          clientsAffected: totals.filter((t) => t > 0).length,
-        },
-        // Skip the first second (connections warming up) for the steady state.
-        delayBefore: windowed(t0 + 1000, rolloutStart, false),
-        delayDuring: windowed(rolloutStart, rolloutEnd, true),
-        delayAfter: windowed(rolloutEnd, rolloutEnd + r.afterMs + 1000, false),
-        handovers: clients.reduce((n, c) => n + c.handovers, 0),
-        reconnects: clients.reduce((n, c) => n + c.gaps.length, 0),
-        events,
-        timeline,
-        serverCpuS: round(cpu.cpu.server ?? 0),
-        machineBusy: round(cpu.machineBusy),
-        errorsSample: clients.flatMap((c) => c.errors).slice(0, 8),
-      };
-    });
-  } finally {
-    progress(`${label}: stopping`);
-    await cluster.stop();
-  }
+        concurrency: 20,
+      }),
+      300_000,
+    );
+    const startErrors = started.flatMap((s) => s.errors);
+    if (startErrors.length > 0) throw new Error(`${label}: clients failed to start: ${startErrors[0]}`);
+    meter.reset();
+    // Pods come and go: sample their CPU often so an exited pod keeps what it used.
+    const sampler = setInterval(() => meter.sample(), 200);
+    const t0 = Date.now();
+    const events: RolloutEvent[] = [];
+    const mark = (what: string, at = Date.now()) => {
+      events.push({ t: round((at - t0) / 1000), what });
+      progress(`${label}: ${what}`);
+    };
+    await gens.all((i) => ({ cmd: "chatSend", rate: share(r.rate, gens.size, i), pad: "y".repeat(r.pad) }));
+    mark(`chatting: ${r.clients} clients, ${r.rate} msg/s`);
+    await sleep(r.beforeMs);
+    const rolloutStart = Date.now();
+    mark("rollout starts");
+    await setup.replace(mark, (urls) => gens.all({ cmd: "endpoints", urls }));
+    const rolloutEnd = Date.now();
+    await sleep(r.afterMs);
+    mark("sending stops");
+    const settled = await gens.all<{ pending: number }>({ cmd: "chatSettle", timeoutMs: 15_000 }, 60_000);
+    const cpu = meter.read();
+    clearInterval(sampler);
+    const reports = await gens.all<ChatReport>({ cmd: "chatReport" }, 60_000);
+    const clients = reports.flatMap((rep) => rep.clients);
+    const acc = account(clients);
+
+    // Delivery delay per wall-clock second, merged over generators.
+    const perSecond = new Map<number, ReturnType<typeof newHistogram>>();
+    for (const rep of reports) {
+      for (const [second, enc] of Object.entries(rep.timeline)) {
+        const h = perSecond.get(Number(second)) ?? newHistogram();
+        h.add(decodeHistogram(enc));
+        perSecond.set(Number(second), h);
+      }
+    }
+    // Per-second buckets: "before" and "after" take only seconds wholly inside their window;
+    // "during" takes every second that overlaps the rollout (a straddling second counts as during).
+    const windowed = (from: number, to: number, overlap: boolean) => {
+      const h = newHistogram();
+      for (const [second, hs] of perSecond) {
+        const start = second * 1000;
+        const inside = overlap ? start + 1000 > from && start < to : start >= from && start + 1000 <= to;
+        if (inside) h.add(hs);
+      }
+      return summarize(h);
+    };
+    const timeline: TimelinePoint[] = [...perSecond.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .map(([second, h]) => {
+        const s = summarize(h);
+        return { t: round((second * 1000 - t0) / 1000), count: s.count, p50: s.p50, p99: s.p99, max: s.max };
+      });
+    const totals = clients.map((c) => c.gaps.reduce((a, b) => a + b, 0));
+    return {
+      target: kind,
+      clients: clients.length,
+      rooms: r.rooms,
+      pods: r.pods,
+      ratePerS: r.rate,
+      via: setup.via,
+      method: setup.method,
+      ...(setup.rigLogDir ? { rigLogDir: setup.rigLogDir } : {}),
+      clientsWithCookie: clients.filter((c) => c.cookies.length > 0).length,
+      sent: acc.sent,
+      lost: acc.lost,
+      lostForEveryone: acc.lostForEveryone,
+      duplicated: acc.duplicated,
+      rawRedeliveries: clients.reduce((n, c) => n + c.rawRedeliveries, 0),
+      recoveredBySync: clients.reduce((n, c) => n + c.recoveredBySync, 0),
+      unacked: settled.reduce((n, s) => n + s.pending, 0),
+      missedPerClient: {
+        mean: round(acc.missed.reduce((a, b) => a + b, 0) / Math.max(1, acc.missed.length), 1),
+        max: Math.max(0, ...acc.missed),
+        clientsAffected: acc.missed.filter((m) => m > 0).length,
+      },
+      downtime: {
+        p50: pct(totals, 50),
+        p95: pct(totals, 95),
+        p99: pct(totals, 99),
+        max: Math.max(0, ...totals),
+        clientsAffected: totals.filter((t) => t > 0).length,
+      },
+      // Skip the first second (connections warming up) for the steady state.
+      delayBefore: windowed(t0 + 1000, rolloutStart, false),
+      delayDuring: windowed(rolloutStart, rolloutEnd, true),
+      delayAfter: windowed(rolloutEnd, rolloutEnd + r.afterMs + 1000, false),
+      handovers: clients.reduce((n, c) => n + c.handovers, 0),
+      reconnects: clients.reduce((n, c) => n + c.gaps.length, 0),
+      events,
+      timeline,
+      serverCpuS: round(cpu.cpu.server ?? 0),
+      machineBusy: round(cpu.machineBusy),
+      errorsSample: clients.flatMap((c) => c.errors).slice(0, 8),
+    };
+  });
 }

@@ -247,8 +247,9 @@ export async function tuning(profile: Profile, only?: string[]): Promise<TuningR
       row("  … server CPU-s", a.join.serverCpuS, b.join.serverCpuS),
       row("  … presence events delivered", a.join.otherEvents, b.join.otherEvents),
     );
-    const ra = await rollout("ours", profile);
-    const rb = await rollout("ours", profile, { entry, variant: "presence-coalesce" });
+    // The rig runs server/dist only: both sides of the pair use the bench's direct sequence.
+    const ra = await rollout("ours", profile, { via: "direct" });
+    const rb = await rollout("ours", profile, { entry, variant: "presence-coalesce", via: "direct" });
     rows.push(
       row(
         "rollout: delay p99 during, ms",
