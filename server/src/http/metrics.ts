@@ -95,6 +95,16 @@ export function createMetrics(lifecycle: Lifecycle) {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers: [registry],
     }),
+    backlogPackets: new Gauge({
+      name: "chat_outbound_backlog_packets",
+      help: "Packets queued for clients that have not read them yet, all sockets (sampled each second)",
+      registers: [registry],
+    }),
+    backlogMaxBytes: new Gauge({
+      name: "chat_outbound_backlog_max_bytes",
+      help: "Largest WebSocket send buffer of one socket (sampled each second)",
+      registers: [registry],
+    }),
     slowConsumers: new Counter({
       name: "chat_slow_consumers_disconnected_total",
       help: "Sockets cut off because their client stopped reading and the backlog passed the limit",

@@ -23,11 +23,17 @@ export function guardSlowConsumers(
   metrics: Metrics,
 ): NodeJS.Timeout {
   const timer = setInterval(() => {
+    let backlog = 0;
+    let maxBytes = 0;
     for (const socket of io.of("/").sockets.values()) {
       const conn = socket.conn as unknown as EngineConn;
       const packets = conn.writeBuffer.length;
       const bytes = conn.transport.socket?.bufferedAmount ?? 0;
-      if (packets <= config.SLOW_CLIENT_MAX_PACKETS && bytes <= config.SLOW_CLIENT_MAX_BUFFER_BYTES) continue;
+      if (packets <= config.SLOW_CLIENT_MAX_PACKETS && bytes <= config.SLOW_CLIENT_MAX_BUFFER_BYTES) {
+        backlog += packets;
+        maxBytes = Math.max(maxBytes, bytes);
+        continue;
+      }
       log.warn(
         { user: socket.data.user?.id, packets, bytes, transport: conn.transport.name },
         "disconnecting a slow consumer",
@@ -38,6 +44,8 @@ export function guardSlowConsumers(
       conn.transport.socket?.terminate?.();
       conn.close(true);
     }
+    metrics.backlogPackets.set(backlog);
+    metrics.backlogMaxBytes.set(maxBytes);
   }, CHECK_EVERY_MS);
   timer.unref();
   return timer;

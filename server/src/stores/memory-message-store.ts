@@ -10,7 +10,8 @@ interface RoomLog {
 /** Single-process twin of the Redis message store, with the same semantics. */
 export class MemoryMessageStore implements MessageStore {
   private readonly rooms = new Map<string, RoomLog>();
-  private readonly clientIds = new Map<string, { message: ChatMessage; expiresAt: number }>();
+  /** Only seq and ts per clientId: the record outlives history by design (IDEMPOTENCY_TTL_MS). */
+  private readonly clientIds = new Map<string, { seq: number; ts: number; expiresAt: number }>();
   private appendsSinceSweep = 0;
 
   constructor(
@@ -21,17 +22,23 @@ export class MemoryMessageStore implements MessageStore {
   async append({ room, author, text, clientId }: AppendInput): Promise<AppendResult> {
     const key = `${room}\u0000${author.id}\u0000${clientId}`;
     const now = this.now();
-    const seen = this.clientIds.get(key);
-    if (seen && seen.expiresAt > now) return { message: seen.message, duplicate: true };
-
     const log = this.rooms.get(room) ?? { seq: 0, messages: [] };
     this.rooms.set(room, log);
+    const seen = this.clientIds.get(key);
+    if (seen && seen.expiresAt > now) {
+      const oldest = log.messages[0]?.seq ?? seen.seq + 1;
+      const kept = log.messages[seen.seq - oldest];
+      // Trimmed from history since: rebuild it from its seq and ts and the retry itself.
+      const message = kept ?? { id: `${room}:${seen.seq}`, seq: seen.seq, room, author, text, clientId, ts: seen.ts };
+      return { message, duplicate: true };
+    }
+
     const seq = log.seq + 1;
     log.seq = seq;
     const message: ChatMessage = { id: `${room}:${seq}`, seq, room, author, text, clientId, ts: now };
     log.messages.push(message);
     if (log.messages.length > this.limits.historyLimit) log.messages.shift();
-    this.clientIds.set(key, { message, expiresAt: now + this.limits.idempotencyTtlMs });
+    this.clientIds.set(key, { seq, ts: now, expiresAt: now + this.limits.idempotencyTtlMs });
     if (++this.appendsSinceSweep >= 1000) this.sweep(now);
     return { message, duplicate: false };
   }

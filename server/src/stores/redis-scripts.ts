@@ -8,10 +8,22 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 /**
  * KEYS: seq, log, clientId key. ARGV: room, authorId, authorName, text, clientId, historyLimit, idempotencyTtlMs.
  * Returns {stored (1|0), messageJson}. The stream entry id is `<seq>-0`, so XRANGE by seq is direct.
+ * The clientId key remembers only `<seq>:<ts>` (not the message: it lives for IDEMPOTENCY_TTL_MS);
+ * a retry gets the original from the stream, or, if history was trimmed since, the message
+ * rebuilt from its seq and ts and the retry itself.
  */
 export const APPEND = `
 local prev = redis.call('GET', KEYS[3])
-if prev then return {0, prev} end
+if prev then
+  local seq, ts = string.match(prev, '^(%d+):(%d+)$')
+  local entry = redis.call('XRANGE', KEYS[2], seq .. '-0', seq .. '-0')[1]
+  if entry then return {0, entry[2][2]} end
+  return {0, cjson.encode({
+    id = ARGV[1] .. ':' .. seq, seq = tonumber(seq), room = ARGV[1],
+    author = { id = ARGV[2], name = ARGV[3] },
+    text = ARGV[4], clientId = ARGV[5], ts = tonumber(ts),
+  })}
+end
 ${NOW_MS}
 local seq = redis.call('INCR', KEYS[1])
 local msg = cjson.encode({
@@ -20,7 +32,7 @@ local msg = cjson.encode({
   text = ARGV[4], clientId = ARGV[5], ts = now,
 })
 redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[6], seq .. '-0', 'm', msg)
-redis.call('SET', KEYS[3], msg, 'PX', ARGV[7])
+redis.call('SET', KEYS[3], seq .. ':' .. string.format('%d', now), 'PX', ARGV[7])
 return {1, msg}
 `;
 

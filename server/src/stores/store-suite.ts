@@ -44,6 +44,20 @@ export function storeSuite(name: string, create: StoresFactory, wait: (ms: numbe
       expect((await stores.messages.history(r)).cursor).toBe(2);
     });
 
+    it("answers a retry whose message was trimmed from history since with the same seq and ts", async () => {
+      const { stores, room } = await create();
+      const r = room("old-retry");
+      const id = cid();
+      const first = await stores.messages.append({ room: r, author: alice, text: "early", clientId: id });
+      // historyLimit 5: six more messages push the first one out of history.
+      for (let i = 0; i < 6; i++)
+        await stores.messages.append({ room: r, author: bob, text: `m${i}`, clientId: cid() });
+      expect((await stores.messages.history(r, 0)).trimmed).toBe(true);
+      const retry = await stores.messages.append({ room: r, author: alice, text: "early", clientId: id });
+      expect(retry).toEqual({ message: first.message, duplicate: true });
+      expect((await stores.messages.history(r)).cursor).toBe(7);
+    });
+
     it("raced retries of one clientId store exactly one message", async () => {
       const { stores, room } = await create();
       const r = room("race");
