@@ -1,7 +1,7 @@
 import { type RedisHandle, startRedis } from "@chat/testkit";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { TestClient, until } from "../test-support/chat-client.js";
-import { type Node, startNodes, stopNodes } from "../test-support/nodes.js";
+import { TestClient, until } from "./support/chat-client.js";
+import { type Node, startNodes, stopNodes } from "./support/nodes.js";
 
 let redis: RedisHandle;
 let nodes: Node[];

@@ -3,7 +3,7 @@ import type { ChatMessage } from "@chat/protocol";
 import { getJson, type PodHandle, spawnManaged, startPod, waitFor } from "@chat/testkit";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { TestClient, until } from "../test-support/chat-client.js";
+import { TestClient, until } from "./support/chat-client.js";
 
 /** Real pod processes; each simulated client gets its own address through X-Forwarded-For. */
 const pods: PodHandle[] = [];
@@ -12,7 +12,7 @@ afterEach(async () => {
   for (const c of clients.splice(0)) c.close();
   await Promise.all(pods.splice(0).map((p) => p.stop("SIGKILL")));
 });
-const FLOODER = fileURLToPath(new URL("../test-support/flooder.ts", import.meta.url));
+const FLOODER = fileURLToPath(new URL("./support/flooder.ts", import.meta.url));
 const from = (ip: string) => ({ headers: { "X-Forwarded-For": ip } });
 const metric = async (pod: PodHandle, name: string) => {
   const text = await fetch(`${pod.adminUrl}/metrics`).then((r) => r.text());

@@ -1,5 +1,5 @@
 import { getJson, startPod, waitFor } from "@chat/testkit";
-import { TestClient } from "../test-support/chat-client.js";
+import { TestClient } from "../support/chat-client.js";
 import { type FuzzOptions, type FuzzReport, fuzz } from "./raw-fuzzer.js";
 
 export interface FuzzOutcome {

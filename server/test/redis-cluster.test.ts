@@ -1,13 +1,13 @@
 import { type RedisClusterHandle, startRedisCluster, waitFor } from "@chat/testkit";
 import { Cluster, Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { roomKeys } from "./stores/keys.js";
-import { RedisMessageStore } from "./stores/redis-message-store.js";
-import { RedisPresenceStore } from "./stores/redis-presence-store.js";
-import { storeSuite, suiteLimits } from "./stores/store-suite.js";
-import { TestClient, until } from "./test-support/chat-client.js";
-import { chatSuite, data, suiteEnv } from "./test-support/chat-suite.js";
-import { startNodes, stopNodes } from "./test-support/nodes.js";
+import { roomKeys } from "../src/stores/keys.js";
+import { RedisMessageStore } from "../src/stores/redis-message-store.js";
+import { RedisPresenceStore } from "../src/stores/redis-presence-store.js";
+import { storeSuite, suiteLimits } from "./support/store-suite.js";
+import { TestClient, until } from "./support/chat-client.js";
+import { chatSuite, data, suiteEnv } from "./support/chat-suite.js";
+import { startNodes, stopNodes } from "./support/nodes.js";
 
 /** The same stores, handlers and pods on a real 3-master Redis Cluster (REDIS_CLUSTER_NODES). */
 let cluster: RedisClusterHandle;

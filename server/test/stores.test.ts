@@ -1,11 +1,11 @@
 import { startRedis } from "@chat/testkit";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll } from "vitest";
-import { MemoryMessageStore } from "./memory-message-store.js";
-import { MemoryPresenceStore } from "./memory-presence-store.js";
-import { RedisMessageStore } from "./redis-message-store.js";
-import { RedisPresenceStore } from "./redis-presence-store.js";
-import { storeSuite, suiteLimits } from "./store-suite.js";
+import { MemoryMessageStore } from "../src/stores/memory-message-store.js";
+import { MemoryPresenceStore } from "../src/stores/memory-presence-store.js";
+import { RedisMessageStore } from "../src/stores/redis-message-store.js";
+import { RedisPresenceStore } from "../src/stores/redis-presence-store.js";
+import { storeSuite, suiteLimits } from "./support/store-suite.js";
 
 // The in-memory twin runs on a fake clock; Redis uses its own clock, so it waits for real.
 let fakeNow = 1_000_000;

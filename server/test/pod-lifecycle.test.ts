@@ -3,7 +3,7 @@ import { createConnection } from "node:net";
 import type { User } from "@chat/protocol";
 import { ChatBot, getJson, type PodHandle, type RedisHandle, startPod, startRedis, waitFor } from "@chat/testkit";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { TestClient, until } from "../test-support/chat-client.js";
+import { TestClient, until } from "./support/chat-client.js";
 
 /** Real `node server/dist/main.js` processes and a real redis-server, as in a cluster. */
 const SECRET = "lifecycle-test-secret-0123456789";

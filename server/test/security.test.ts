@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Node, startNodes, stopNodes } from "../test-support/nodes.js";
+import { type Node, startNodes, stopNodes } from "./support/nodes.js";
 
 describe("HTTP security", () => {
   let nodes: Node[];

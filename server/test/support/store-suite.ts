@@ -1,6 +1,6 @@
 import type { User } from "@chat/protocol";
 import { describe, expect, it } from "vitest";
-import type { StoreLimits, Stores } from "./types.js";
+import type { StoreLimits, Stores } from "../../src/stores/types.js";
 
 export const suiteLimits: StoreLimits = {
   historyLimit: 5,

@@ -1,6 +1,6 @@
 import { type RedisHandle, startRedis } from "@chat/testkit";
-import { chatSuite, suiteEnv } from "./test-support/chat-suite.js";
-import { startNodes, stopNodes } from "./test-support/nodes.js";
+import { chatSuite, suiteEnv } from "./support/chat-suite.js";
+import { startNodes, stopNodes } from "./support/nodes.js";
 
 chatSuite("embedded pod (in-memory)", async () => {
   const nodes = await startNodes(1, suiteEnv);

@@ -1,8 +1,8 @@
 import { ErrorCode, type Response } from "@chat/protocol";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TestClient } from "../test-support/chat-client.js";
-import { type Node, startNodes, stopNodes } from "../test-support/nodes.js";
+import { TestClient } from "./support/chat-client.js";
+import { type Node, startNodes, stopNodes } from "./support/nodes.js";
 
 const codes = new Set<string>(Object.values(ErrorCode));
 const payload = fc.oneof(

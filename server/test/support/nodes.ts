@@ -1,8 +1,8 @@
 import { LOOSE_LIMITS } from "@chat/testkit";
-import { type App, createApp } from "../app.js";
-import { loadConfig } from "../config.js";
-import { createDeps } from "../deps.js";
-import { createLogger } from "../logger.js";
+import { type App, createApp } from "../../src/app.js";
+import { loadConfig } from "../../src/config.js";
+import { createDeps } from "../../src/deps.js";
+import { createLogger } from "../../src/logger.js";
 
 export interface Node {
   app: App;
