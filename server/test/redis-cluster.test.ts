@@ -4,10 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { roomKeys } from "../src/stores/keys.js";
 import { RedisMessageStore } from "../src/stores/redis-message-store.js";
 import { RedisPresenceStore } from "../src/stores/redis-presence-store.js";
-import { storeSuite, suiteLimits } from "./support/store-suite.js";
 import { TestClient, until } from "./support/chat-client.js";
 import { chatSuite, data, suiteEnv } from "./support/chat-suite.js";
 import { startNodes, stopNodes } from "./support/nodes.js";
+import { storeSuite, suiteLimits } from "./support/store-suite.js";
 
 /** The same stores, handlers and pods on a real 3-master Redis Cluster (REDIS_CLUSTER_NODES). */
 let cluster: RedisClusterHandle;
