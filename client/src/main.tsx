@@ -1,12 +1,12 @@
-import { StrictMode } from "react";
-import { createRoot } from "react-dom/client";
 import {
   ChatClient,
   type KeyValueStorage,
   MemoryStorage,
   type NetworkMonitor,
   socketIoFactory,
-} from "./connection/index.js";
+} from "@chat/client-core";
+import { StrictMode } from "react";
+import { createRoot } from "react-dom/client";
 import { App } from "./ui/App.js";
 import { ClientContext } from "./ui/context.js";
 import "./styles.css";
@@ -39,6 +39,8 @@ const client = new ChatClient({
   createSocket: socketIoFactory({ url: import.meta.env.VITE_CHAT_URL || undefined }),
   storage: browserStorage(),
   network,
+  // A refused transition is a client bug: report it, but never break a live connection over it.
+  onIllegalTransition: (error) => console.error(error),
 });
 client.start();
 

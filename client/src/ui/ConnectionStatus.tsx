@@ -1,5 +1,5 @@
+import { totalDisconnectedMs } from "@chat/client-core";
 import { useEffect, useState } from "react";
-import { totalDisconnectedMs } from "../connection/index.js";
 import { useChat } from "./context.js";
 
 /**

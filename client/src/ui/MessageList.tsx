@@ -1,5 +1,5 @@
+import { type FeedItem, roomFeed } from "@chat/client-core";
 import { memo, useCallback, useLayoutEffect, useMemo, useRef, useState } from "react";
-import { type TimelineItem, timeline } from "../connection/index.js";
 import { useChat, useClient } from "./context.js";
 import { Avatar } from "./PresenceList.js";
 
@@ -20,7 +20,7 @@ export function MessageList({ room }: { room: string }) {
   const userId = useChat((s) => s.user?.id ?? "");
   const name = useChat((s) => s.user?.name ?? s.name ?? "");
   const items = useMemo(
-    () => timeline({ name: room, messages: messages ?? [] }, outbox, { id: userId, name }),
+    () => roomFeed({ name: room, messages: messages ?? [] }, outbox, { id: userId, name }),
     [room, messages, outbox, userId, name],
   );
 
@@ -100,12 +100,12 @@ export function MessageList({ room }: { room: string }) {
 }
 
 /** Same author within a few minutes: drawn closer to the message before. */
-function continues(previous: TimelineItem | undefined, item: TimelineItem): boolean {
+function continues(previous: FeedItem | undefined, item: FeedItem): boolean {
   return previous !== undefined && previous.author.id === item.author.id && item.ts - previous.ts < 5 * 60_000;
 }
 
 const MessageRow = memo(
-  function MessageRow({ item, own, continued }: { item: TimelineItem; own: boolean; continued: boolean }) {
+  function MessageRow({ item, own, continued }: { item: FeedItem; own: boolean; continued: boolean }) {
     const client = useClient();
     const date = new Date(item.ts);
     return (
@@ -163,7 +163,7 @@ const MessageRow = memo(
     a.item.author.id === b.item.author.id,
 );
 
-function StatusMark({ status }: { status: TimelineItem["status"] }) {
+function StatusMark({ status }: { status: FeedItem["status"] }) {
   if (status === "sent") {
     return (
       <span className="mark sent" title="Sent">

@@ -1,5 +1,5 @@
+import type { ChatClient, ChatState } from "@chat/client-core";
 import { createContext, useContext, useSyncExternalStore } from "react";
-import type { ChatClient, ChatState } from "../connection/index.js";
 
 export const ClientContext = createContext<ChatClient | null>(null);
 

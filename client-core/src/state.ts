@@ -1,7 +1,9 @@
 import type { ChatMessage, User } from "@chat/protocol";
+import type { ConnectionState } from "./connection-state.js";
 import type { OutboxEntry } from "./outbox.js";
 
 /**
+ * What the UI shows, derived from `ConnectionState` (see connection-state.ts, `statusOf`).
  * `connected`: a socket with a session is in use. `reconnecting`: trying to get one (also the
  * first attempt). `offline`: not trying: no name yet, the browser has no network, or the server
  * refused us for a reason only the user can fix (e.g. the name is taken).
@@ -37,6 +39,8 @@ export interface ChatState {
   readonly name: string | null;
   /** Who the server says we are (from the latest session). */
   readonly user: User | null;
+  /** The connection state machine's current state; `status` and `handingOver` derive from it. */
+  readonly connection: ConnectionState;
   readonly status: ConnectionStatus;
   /** A short explanation while not connected, e.g. "All servers are full; retrying." */
   readonly statusDetail: string | null;
@@ -71,7 +75,7 @@ export function totalDisconnectedMs(
 }
 
 /** One line of the message list: a stored message, or one of ours still in the outbox. */
-export interface TimelineItem {
+export interface FeedItem {
   readonly key: string;
   readonly seq: number | null;
   readonly clientId: string;
@@ -83,12 +87,12 @@ export interface TimelineItem {
 }
 
 /** The room's messages in seq order followed by our queued ones in the order they were written. */
-export function timeline(
+export function roomFeed(
   room: Pick<RoomState, "name" | "messages">,
   outbox: readonly OutboxEntry[],
   me: User | null,
-): TimelineItem[] {
-  const items: TimelineItem[] = room.messages.map((m) => ({
+): FeedItem[] {
+  const items: FeedItem[] = room.messages.map((m) => ({
     // Our own messages keep their clientId as key from pending to sent, so the row is not re-created.
     key: m.author.id === me?.id ? m.clientId : m.id,
     seq: m.seq,
@@ -114,4 +118,18 @@ export function timeline(
     });
   }
   return items;
+}
+
+export function emptyRoom(name: string): RoomState {
+  return {
+    name,
+    messages: [],
+    contiguous: 0,
+    loaded: false,
+    presence: [],
+    typing: [],
+    unread: 0,
+    notice: null,
+    error: null,
+  };
 }

@@ -1,7 +1,8 @@
 import { vi } from "vitest";
-import { ChatClient, type Timing } from "../chat-client.js";
+import { ChatClient } from "../chat-client.js";
 import type { ChatState } from "../state.js";
 import { type KeyValueStorage, MemoryStorage } from "../storage.js";
+import type { Timing } from "../timing.js";
 import { FakeServer } from "./fake-server.js";
 
 /** Short timeouts so that tests exercise the same paths quickly under fake timers. */

@@ -1,6 +1,6 @@
 import { ErrorCode, fail } from "@chat/protocol";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { timeline } from "./state.js";
+import { roomFeed } from "./state.js";
 import { advance, connectAndJoin, createHarness, type Harness, until } from "./testing/harness.js";
 
 beforeEach(() => {
@@ -17,7 +17,7 @@ function sends(h: Harness) {
 function shown(h: Harness, room: string) {
   const s = h.state();
   const r = s.rooms[room];
-  return r ? timeline(r, s.outbox, s.user).map((i) => ({ text: i.text, status: i.status, seq: i.seq })) : [];
+  return r ? roomFeed(r, s.outbox, s.user).map((i) => ({ text: i.text, status: i.status, seq: i.seq })) : [];
 }
 
 describe("sending", () => {

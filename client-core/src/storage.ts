@@ -87,3 +87,16 @@ export const StorageKeys = {
   /** One key per queued message (`chat.outbox.<clientId>`), so two tabs never overwrite each other's queue. */
   outboxPrefix: "chat.outbox.",
 } as const;
+
+/** The room list and the open room, as saved by the last session (invalid entries dropped). */
+export function readSavedRooms(
+  storage: SafeStorage,
+  isRoom: (name: string) => boolean,
+): { rooms: string[]; active: string | null } {
+  const value = storage.getJson(StorageKeys.rooms) as { rooms?: unknown; active?: unknown } | null;
+  const rooms = Array.isArray(value?.rooms)
+    ? [...new Set(value.rooms.filter((r): r is string => typeof r === "string" && isRoom(r)))]
+    : [];
+  const active = typeof value?.active === "string" && rooms.includes(value.active) ? value.active : (rooms[0] ?? null);
+  return { rooms, active };
+}

@@ -1,6 +1,6 @@
 import type { ChatMessage } from "@chat/protocol";
 import { describe, expect, it } from "vitest";
-import { advanceContiguous, hasGap, insertMessages, MAX_MESSAGES_PER_ROOM } from "./timeline.js";
+import { advanceContiguous, hasGap, insertMessages, MAX_MESSAGES_PER_ROOM } from "./history.js";
 
 const msg = (seq: number): ChatMessage => ({
   id: `r:${seq}`,
@@ -13,7 +13,7 @@ const msg = (seq: number): ChatMessage => ({
 });
 const seqsOf = (list: readonly ChatMessage[]) => list.map((m) => m.seq);
 
-describe("timeline", () => {
+describe("history", () => {
   it("inserts in seq order whatever the arrival order, ignoring duplicates", () => {
     let list: readonly ChatMessage[] = [];
     for (const seq of [3, 1, 5, 3, 2, 5, 4]) list = insertMessages(list, [msg(seq)]);

@@ -1,0 +1,249 @@
+import { type ChatMessage, type ErrorBody, ErrorCode, type JoinResult, type Response, type User } from "@chat/protocol";
+import type { Conn } from "./conn.js";
+import { describeError } from "./errors.js";
+import { advanceContiguous, hasGap, hasSeq, insertMessages } from "./history.js";
+import type { RoomState } from "./state.js";
+import type { Store } from "./store.js";
+import { backoff, type Timer, type Timing } from "./timing.js";
+
+const TRIMMED_NOTICE =
+  "Some messages sent while you were away are no longer in the history. Showing the latest messages.";
+const RESET_NOTICE = "This room's history was reset on the server. Showing what it has now.";
+
+export interface RoomSyncDeps {
+  store: Store;
+  timing: Timing;
+  /** The connection in use: hole fills go there. */
+  current(): Conn | null;
+  /** A join answered on `conn`: queued messages for the room may go out. */
+  joined(conn: Conn, room: string): void;
+  /** Messages accepted from a join answer, a broadcast or an ack (before dedupe). */
+  received(room: string, messages: readonly ChatMessage[]): void;
+}
+
+/**
+ * One room's sync with the server, like a centrifuge-js Subscription: join (with `since` once
+ * loaded), retries after refusals, hole filling after out-of-order broadcasts, and the
+ * trimmed / reset answers. Per connection, because a handover joins on two sockets at once.
+ */
+export class RoomSync {
+  private readonly joinedOn = new Set<Conn>();
+  /** Joins in flight: at most one per connection, gap fills included. */
+  private readonly joins = new Map<Conn, Promise<void>>();
+  private readonly retries = new Map<Conn, Timer>();
+  private gapTimer: Timer | null = null;
+  /** Consecutive gap fills that brought nothing new: slows down a fill loop. */
+  private fruitless = 0;
+
+  constructor(
+    readonly name: string,
+    private readonly deps: RoomSyncDeps,
+  ) {}
+
+  private get room(): RoomState | undefined {
+    return this.deps.store.state.rooms[this.name];
+  }
+
+  isJoined(conn: Conn): boolean {
+    return this.joinedOn.has(conn);
+  }
+
+  /** A session began or ended on `conn`: what was joined there no longer holds. */
+  reset(conn: Conn): void {
+    this.joinedOn.delete(conn);
+    this.joins.delete(conn);
+  }
+
+  /** `conn` is closed for good. */
+  drop(conn: Conn): void {
+    this.reset(conn);
+    clearTimeout(this.retries.get(conn));
+    this.retries.delete(conn);
+  }
+
+  /** The room was left: stop every timer. */
+  dispose(): void {
+    for (const conn of [...this.joinedOn, ...this.retries.keys()]) this.drop(conn);
+    if (this.gapTimer) clearTimeout(this.gapTimer);
+    this.gapTimer = null;
+  }
+
+  /** Join on `conn`, or return the join already in flight there. */
+  join(conn: Conn): Promise<void> {
+    const inFlight = this.joins.get(conn);
+    if (inFlight) return inFlight;
+    const done = this.request(conn).finally(() => {
+      if (this.joins.get(conn) === done) this.joins.delete(conn);
+      this.checkGap();
+    });
+    this.joins.set(conn, done);
+    return done;
+  }
+
+  /** The server says we are not in the room (any more): join again. */
+  rejoinOn(conn: Conn): void {
+    this.joinedOn.delete(conn);
+    if (conn.session) void this.join(conn);
+  }
+
+  private async request(conn: Conn): Promise<void> {
+    const before = this.room;
+    if (!before) return;
+    const epoch = conn.epoch;
+    const since = before.loaded ? before.contiguous : undefined;
+    const wasGapFill = before.loaded && hasGap(before.contiguous, before.messages);
+    let res: Response<JoinResult>;
+    try {
+      const payload = since === undefined ? { room: this.name } : { room: this.name, since };
+      res = await conn.socket.request("room:join", payload, this.deps.timing.ackTimeoutMs);
+    } catch {
+      // Timed out, or the connection dropped (then the next session re-joins anyway).
+      if (conn.epoch === epoch) this.retry(conn, backoff(this.deps.timing, 0));
+      return;
+    }
+    if (conn.epoch !== epoch || conn.closed || !this.room) return;
+    if (!res.ok) {
+      this.refused(conn, res.error);
+      return;
+    }
+    this.apply(res.data, since);
+    const progressed = (this.room?.contiguous ?? 0) > before.contiguous;
+    this.fruitless = wasGapFill && !progressed ? this.fruitless + 1 : 0;
+    this.joinedOn.add(conn);
+    this.deps.joined(conn, this.name);
+  }
+
+  private refused(conn: Conn, error: ErrorBody): void {
+    const { store, timing } = this.deps;
+    switch (error.code) {
+      case ErrorCode.RateLimited:
+        this.retry(conn, error.retryAfterMs ?? timing.retryBaseMs);
+        return;
+      case ErrorCode.Unavailable:
+      case ErrorCode.Internal:
+      case ErrorCode.ServerFull:
+        this.retry(conn, backoff(timing, 1));
+        return;
+      case ErrorCode.Draining:
+        return; // The handover re-joins on the new connection.
+      case ErrorCode.NameTaken: {
+        // Names are unique per room: say so next to the name field too, where it is fixed.
+        const message = `Could not join #${this.name}: ${error.message || describeError(error)}`;
+        store.updateRoom(this.name, { error: message });
+        store.update({ error: message, nameError: describeError(error) });
+        return;
+      }
+      default: {
+        const message = `Could not join #${this.name}: ${describeError(error)}`;
+        store.updateRoom(this.name, { error: message });
+        store.update({ error: message });
+      }
+    }
+  }
+
+  private retry(conn: Conn, delay: number): void {
+    if (conn.closed || this.retries.has(conn)) return;
+    this.retries.set(
+      conn,
+      setTimeout(() => {
+        this.retries.delete(conn);
+        if (conn.session && !conn.closed && !this.joinedOn.has(conn)) void this.join(conn);
+      }, delay),
+    );
+  }
+
+  /**
+   * Merge a join answer. It describes the room as of when the server read it, and live broadcasts
+   * may have overtaken it since (a handover holds two connections), so "the server is behind us"
+   * is judged against the `since` we sent, never against what we hold now.
+   */
+  private apply(data: JoinResult, since: number | undefined): void {
+    const room = this.room;
+    if (!room) return;
+    const lastSeen = room.messages[room.messages.length - 1]?.seq ?? room.contiguous;
+    let messages: readonly ChatMessage[];
+    let contiguous: number;
+    let notice = room.notice;
+    if (room.loaded && since !== undefined && data.cursor < since) {
+      // The server's history is older than ours: it was reset. Start over from what it has.
+      messages = insertMessages([], data.messages);
+      contiguous = data.cursor;
+      notice = RESET_NOTICE;
+    } else if (room.loaded && data.trimmed) {
+      // What we missed is gone: show the latest page (and anything newer we already have).
+      messages = insertMessages(
+        insertMessages([], data.messages),
+        room.messages.filter((m) => m.seq > data.cursor),
+      );
+      contiguous = data.cursor;
+      notice = TRIMMED_NOTICE;
+    } else {
+      const fresh = room.loaded ? data.messages.filter((m) => m.seq > room.contiguous) : data.messages;
+      messages = insertMessages(room.messages, fresh);
+      contiguous = Math.max(room.contiguous, data.cursor);
+    }
+    const { state } = this.deps.store;
+    const me = state.user?.id;
+    const missed =
+      room.loaded && this.name !== state.activeRoom
+        ? messages.filter((m) => m.seq > lastSeen && m.author.id !== me).length
+        : 0;
+    this.deps.store.updateRoom(this.name, {
+      messages,
+      contiguous: advanceContiguous(contiguous, messages),
+      loaded: true,
+      presence: data.presence,
+      notice,
+      error: null,
+      unread: room.unread + missed,
+    });
+    this.deps.received(this.name, data.messages);
+  }
+
+  /** Add messages (live broadcasts, acks). */
+  ingest(incoming: readonly ChatMessage[]): void {
+    const room = this.room;
+    if (!room) return;
+    // At or below the cursor everything has been seen or deliberately skipped.
+    const fresh = incoming.filter((m) => !(room.loaded && m.seq <= room.contiguous) && !hasSeq(room.messages, m.seq));
+    this.deps.received(this.name, incoming);
+    if (fresh.length === 0) return;
+    const messages = insertMessages(room.messages, fresh);
+    const { state } = this.deps.store;
+    const me = state.user?.id;
+    const unseen = this.name === state.activeRoom ? 0 : fresh.filter((m) => m.author.id !== me).length;
+    const authors = new Set(fresh.map((m) => m.author.id));
+    this.deps.store.updateRoom(this.name, {
+      messages,
+      contiguous: room.loaded ? advanceContiguous(room.contiguous, messages) : room.contiguous,
+      unread: room.unread + unseen,
+      typing: room.typing.filter((t) => !authors.has(t.user.id)),
+    });
+    this.checkGap();
+  }
+
+  presence(users: readonly User[]): void {
+    const room = this.room;
+    if (!room) return;
+    const present = new Set(users.map((u) => u.id));
+    this.deps.store.updateRoom(this.name, {
+      presence: users,
+      typing: room.typing.filter((t) => present.has(t.user.id)),
+    });
+  }
+
+  private checkGap(): void {
+    const room = this.room;
+    if (!room?.loaded || !hasGap(room.contiguous, room.messages) || this.gapTimer) return;
+    const { timing } = this.deps;
+    const delay = Math.min(timing.retryMaxMs, timing.gapFillDelayMs * 2 ** this.fruitless);
+    this.gapTimer = setTimeout(() => {
+      this.gapTimer = null;
+      const conn = this.deps.current();
+      const now = this.room;
+      // Not joined yet? The (re)join in progress asks with `since` and so fills the hole itself.
+      if (!conn?.session || !this.joinedOn.has(conn) || !now || !hasGap(now.contiguous, now.messages)) return;
+      void this.join(conn);
+    }, delay);
+  }
+}
