@@ -3,13 +3,19 @@ import { io, type Socket } from "socket.io-client";
 import type { SocketFactory, TransportSocket } from "./transport.js";
 
 export interface SocketIoOptions {
-  /** Server origin; undefined = the page's own origin (production, and `pnpm dev` through Vite's proxy). */
-  url?: string | undefined;
+  /**
+   * Server origin; undefined = the page's own origin (production, and `pnpm dev` through Vite's
+   * proxy). A function is asked once per new connection: a test's "load balancer" among pods.
+   */
+  url?: string | (() => string) | undefined;
+  /** Default: WebSocket first, long-polling when WebSocket is blocked. */
+  transports?: ("websocket" | "polling")[];
 }
 
 /** The production transport: one Socket.IO client per call, each on its own Manager. */
-export function socketIoFactory({ url }: SocketIoOptions = {}): SocketFactory {
+export function socketIoFactory({ url, transports = ["websocket", "polling"] }: SocketIoOptions = {}): SocketFactory {
   return (auth) => {
+    const target = typeof url === "function" ? url() : url;
     const options = {
       // Evaluated on every handshake: a dropped token or a new name apply on the next reconnect.
       auth: (cb) => cb(auth()),
@@ -18,7 +24,7 @@ export function socketIoFactory({ url }: SocketIoOptions = {}): SocketFactory {
       withCredentials: true,
       // WebSocket first (no polling round trips, no upgrade), long-polling when WebSocket is
       // blocked: without tryAllTransports a failed WebSocket would never fall back.
-      transports: ["websocket", "polling"],
+      transports,
       tryAllTransports: true,
       // Never share a Manager: a handover needs a second engine.io session.
       forceNew: true,
@@ -27,7 +33,7 @@ export function socketIoFactory({ url }: SocketIoOptions = {}): SocketFactory {
       reconnectionDelayMax: 5000,
       randomizationFactor: 0.5,
     } satisfies Parameters<typeof io>[1];
-    const socket: Socket<ServerToClientEvents, ClientToServerEvents> = url ? io(url, options) : io(options);
+    const socket: Socket<ServerToClientEvents, ClientToServerEvents> = target ? io(target, options) : io(options);
     return wrap(socket);
   };
 }

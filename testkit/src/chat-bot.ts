@@ -1,239 +1,146 @@
-import type {
-  ChatMessage,
-  ClientToServerEvents,
-  JoinResult,
-  Response,
-  ServerToClientEvents,
-  Session,
-} from "@chat/protocol";
-import { io, type Socket } from "socket.io-client";
-
-type BotSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+import {
+  ChatClient,
+  type ChatState,
+  MemoryStorage,
+  socketIoFactory,
+  type Timing,
+  totalDisconnectedMs,
+} from "@chat/client-core";
+import type { ChatMessage, User } from "@chat/protocol";
 
 export interface BotOptions {
   /** Where a new connection goes: a fixed ingress URL, or a pick among pods (a test's "load balancer"). */
   url: () => string;
   name: string;
   rooms: string[];
+  /** Default: WebSocket only. ["polling"] for a client that can only long-poll. */
   transports?: ("websocket" | "polling")[];
-  /** Make-before-break on `server:draining` (default true). False: wait to be cut off, then reconnect. */
-  handover?: boolean;
   ackTimeoutMs?: number;
+  timing?: Partial<Timing>;
 }
 
-interface Pending {
-  room: string;
-  text: string;
-  clientId: string;
-  resolve: (m: ChatMessage) => void;
-}
-
-let seq = 0;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+let ids = 0;
 
 /**
- * A protocol-level chat client for tests and load: an outbox that retries with the same
- * clientId until acknowledged, per-room contiguous cursors, hole filling, and make-before-break
- * handover. It records everything needed to prove "nothing lost, nothing duplicated".
+ * A test and load user: the shipped client core (@chat/client-core, in-memory storage, a Node
+ * socket.io-client factory) plus a recorder of what it saw: deliveries per room by seq, acks,
+ * drain notices, state transitions and time without a usable connection. It has no send,
+ * resume or handover logic of its own, so every run that uses it proves the real client.
  */
 export class ChatBot {
-  /** Per room, every message known, by seq (deduplicated). */
+  readonly client: ChatClient;
+  readonly rooms: readonly string[];
+  /** Per room, every message delivered (join answers, broadcasts, acks), by seq. */
   readonly known = new Map<string, Map<number, ChatMessage>>();
-  /** Broadcasts received per message id: a value above 1 is a duplicate delivery. */
+  /** Broadcasts received per message id: above 1 means the same broadcast arrived twice. */
   readonly deliveries = new Map<string, number>();
+  /** Our messages as stored by the server, in the order their delivery was confirmed. */
   readonly acked: ChatMessage[] = [];
   readonly drainNotices: number[] = [];
   readonly errors: string[] = [];
-  /** What happened to this client's connections, for diagnosing a failed run. */
+  /** What happened to this client's connection, for diagnosing a failed run. */
   readonly events: { at: number; what: string }[] = [];
-  connections = 0;
-  session: Session | undefined;
-  private socket: BotSocket | undefined;
-  private readonly outbox: Pending[] = [];
-  private readonly contiguous = new Map<string, number>();
-  private readonly filling = new Set<string>();
-  private closed = false;
-  /** Set while a connection that was usable is lost; the first connect does not count. */
-  private downSince: number | undefined;
-  private downMs = 0;
-  private flushing = false;
-  private inflight: Promise<unknown> | undefined;
+  private readonly waiting = new Map<string, (m: ChatMessage) => void>();
 
   constructor(private readonly opts: BotOptions) {
-    for (const room of opts.rooms) {
-      this.known.set(room, new Map());
-      this.contiguous.set(room, 0);
-    }
+    this.rooms = [...opts.rooms];
+    for (const room of opts.rooms) this.known.set(room, new Map());
+    this.client = new ChatClient({
+      createSocket: socketIoFactory({ url: opts.url, transports: opts.transports ?? ["websocket"] }),
+      storage: new MemoryStorage(),
+      timing: { ackTimeoutMs: opts.ackTimeoutMs ?? 5000, ...opts.timing },
+      newClientId: () => `bot-${process.pid}-${++ids}-${Date.now().toString(36)}`,
+    });
+    const c = this.client;
+    c.on("received", (room, messages) => {
+      const known = this.known.get(room);
+      if (known) for (const m of messages) known.set(m.seq, m);
+    });
+    c.on("broadcast", (m) => this.deliveries.set(m.id, (this.deliveries.get(m.id) ?? 0) + 1));
+    c.on("delivered", (m) => {
+      this.acked.push(m);
+      this.waiting.get(m.clientId)?.(m);
+      this.waiting.delete(m.clientId);
+    });
+    c.on("draining", () => {
+      this.drainNotices.push(Date.now());
+      this.note(`draining notice on ${this.state.pod}`);
+    });
+    c.on("state", (from, to) => {
+      this.note(`${from} -> ${to} (${this.state.pod})`);
+      if (to === "reconnecting") this.errors.push(`connection lost (${from} -> ${to})`);
+    });
+    let last = c.getState();
+    c.subscribe(() => {
+      const now = c.getState();
+      if (now.statusDetail && now.statusDetail !== last.statusDetail) this.errors.push(`connect: ${now.statusDetail}`);
+      if (now.error && now.error !== last.error) this.errors.push(now.error);
+      last = now;
+    });
+    for (const room of opts.rooms) c.joinRoom(room);
   }
 
-  /** Total time without a usable connection. */
-  get disconnectedMs() {
-    return this.downMs + (this.downSince === undefined ? 0 : Date.now() - this.downSince);
+  private get state(): ChatState {
+    return this.client.getState();
   }
 
-  get connected() {
-    return this.socket?.connected === true && this.downSince === undefined;
-  }
-
-  cursor(room: string) {
-    return this.contiguous.get(room) ?? 0;
-  }
-
-  async start(): Promise<void> {
-    await this.connect();
-  }
-
-  /** Queue a message; resolves with the stored message once acknowledged (never rejects). */
-  send(room: string, text: string): Promise<ChatMessage> {
+  /** Connect and resolve once connected with every room joined (the core retries until then). */
+  start(): Promise<void> {
+    this.client.setName(this.opts.name);
+    this.client.start();
     return new Promise((resolve) => {
-      this.outbox.push({ room, text, clientId: `bot-${process.pid}-${++seq}-${Date.now().toString(36)}`, resolve });
-      void this.flush();
-    });
-  }
-
-  get pending() {
-    return this.outbox.length;
-  }
-
-  close() {
-    this.closed = true;
-    this.socket?.disconnect();
-  }
-
-  /** Open a connection; on success it becomes the active one and the previous one is closed. */
-  private async connect(): Promise<void> {
-    let backoff = 50;
-    while (!this.closed) {
-      try {
-        const next = await this.open();
-        const previous = this.socket;
-        this.note(`connected to ${this.session?.pod}`);
-        this.socket = next;
-        this.connections++;
-        if (this.downSince !== undefined) {
-          this.downMs += Date.now() - this.downSince;
-          this.downSince = undefined;
-        }
-        // Break after make: let a send already on the old connection get its ack first.
-        if (previous && this.inflight) await Promise.race([this.inflight.catch(() => {}), sleep(1000)]);
-        previous?.disconnect();
-        void this.flush();
-        return;
-      } catch (err) {
-        this.errors.push(`connect: ${(err as Error).message}`);
-        await sleep(backoff);
-        backoff = Math.min(backoff * 2, 1000);
-      }
-    }
-  }
-
-  /** Connect, get the session, and re-join every room from its cursor before reporting ready. */
-  private open(): Promise<BotSocket> {
-    return new Promise((resolve, reject) => {
-      const socket: BotSocket = io(this.opts.url(), {
-        auth: this.session ? { token: this.session.token } : { name: this.opts.name },
-        transports: this.opts.transports ?? ["websocket"],
-        forceNew: true,
-        reconnection: false,
-        withCredentials: true,
-        timeout: 5000,
-      });
-      const fail = (err: Error) => {
-        socket.disconnect();
-        reject(err);
+      const check = () => {
+        const s = this.state;
+        if (s.status !== "connected" || !this.rooms.every((r) => s.rooms[r]?.loaded)) return;
+        off();
+        resolve();
       };
-      socket.once("connect_error", fail);
-      socket.once("session", async (session) => {
-        this.session = session;
-        try {
-          for (const room of this.opts.rooms) await this.join(socket, room);
-          socket.off("connect_error", fail);
-          resolve(socket);
-        } catch (err) {
-          fail(err as Error);
-        }
-      });
-      socket.on("message", (m) => {
-        this.deliveries.set(m.id, (this.deliveries.get(m.id) ?? 0) + 1);
-        this.learn(m);
-      });
-      socket.on("server:draining", ({ deadline }) => {
-        this.drainNotices.push(Date.now());
-        this.note(`draining notice (current: ${socket === this.socket})`);
-        if (socket === this.socket && this.opts.handover !== false && Date.now() < deadline) void this.connect();
-      });
-      socket.on("disconnect", (reason) => {
-        this.note(`disconnect: ${reason} (current: ${socket === this.socket})`);
-        if (socket !== this.socket || this.closed) return;
-        this.errors.push(`disconnected: ${reason}`);
-        this.downSince ??= Date.now();
-        void this.connect();
-      });
+      const off = this.client.subscribe(check);
+      check();
     });
   }
 
-  private async join(socket: BotSocket, room: string): Promise<void> {
-    const res: Response<JoinResult> = await socket
-      .timeout(this.opts.ackTimeoutMs ?? 5000)
-      .emitWithAck("room:join", { room, since: this.cursor(room) });
-    if (!res.ok) throw new Error(`join ${room}: ${res.error.code}`);
-    if (res.data.trimmed) {
-      this.known.set(room, new Map());
-      this.contiguous.set(room, (res.data.messages[0]?.seq ?? res.data.cursor + 1) - 1);
-    }
-    for (const m of res.data.messages) this.learn(m);
+  /** Queue a message; resolves with the stored message once delivered (never rejects for the network). */
+  send(room: string, text: string): Promise<ChatMessage> {
+    const entry = this.client.enqueue(room, text);
+    if (typeof entry === "string") return Promise.reject(new Error(entry));
+    return new Promise((resolve) => this.waiting.set(entry.clientId, resolve));
   }
 
-  private note(what: string) {
+  /** Messages queued and not yet delivered. */
+  get pending(): number {
+    return this.state.outbox.length;
+  }
+
+  /** The room's resume cursor: everything up to it has been delivered. */
+  cursor(room: string): number {
+    return this.state.rooms[room]?.contiguous ?? 0;
+  }
+
+  /** Sessions established (first connect, reconnects and handovers). */
+  get connections(): number {
+    return this.state.connections;
+  }
+
+  get session(): { user: User; pod: string | null } | undefined {
+    const { user, pod } = this.state;
+    return user ? { user, pod } : undefined;
+  }
+
+  get connected(): boolean {
+    return this.state.status === "connected";
+  }
+
+  /** Total time without a usable connection since the first one (a handover does not count). */
+  get disconnectedMs(): number {
+    return totalDisconnectedMs(this.state, Date.now());
+  }
+
+  close(): void {
+    this.client.stop();
+  }
+
+  private note(what: string): void {
     this.events.push({ at: Date.now(), what });
-  }
-
-  private learn(m: ChatMessage) {
-    const known = this.known.get(m.room);
-    if (!known) return;
-    known.set(m.seq, m);
-    let c = this.cursor(m.room);
-    while (known.has(c + 1)) c++;
-    this.contiguous.set(m.room, c);
-    // A hole: something was broadcast that we missed; fetch from the cursor (one fill at a time).
-    if (m.seq > c + 1 && !this.filling.has(m.room) && this.socket?.connected) {
-      const socket = this.socket;
-      this.filling.add(m.room);
-      this.join(socket, m.room)
-        .catch((err: Error) => this.errors.push(`fill: ${err.message}`))
-        .finally(() => this.filling.delete(m.room));
-    }
-  }
-
-  private async flush() {
-    if (this.flushing) return;
-    this.flushing = true;
-    try {
-      while (this.outbox.length > 0 && !this.closed) {
-        const socket = this.socket;
-        if (!socket?.connected) return;
-        const item = this.outbox[0] as Pending;
-        let res: Response<ChatMessage> | undefined;
-        try {
-          this.inflight = socket
-            .timeout(this.opts.ackTimeoutMs ?? 5000)
-            .emitWithAck("message:send", { room: item.room, text: item.text, clientId: item.clientId });
-          res = (await this.inflight) as Response<ChatMessage>;
-        } catch {
-          // No ack (connection lost or slow): retry with the same clientId, the server dedupes.
-        }
-        if (res?.ok) {
-          this.outbox.shift();
-          this.acked.push(res.data);
-          this.learn(res.data);
-          item.resolve(res.data);
-        } else {
-          if (res) this.errors.push(`send: ${res.error.code}`);
-          await sleep(res?.error.retryAfterMs ?? 100);
-        }
-      }
-    } finally {
-      this.flushing = false;
-    }
   }
 }

@@ -1,5 +1,6 @@
 export { requireBinary } from "./binaries.js";
 export { type BotOptions, ChatBot } from "./chat-bot.js";
+export { type AuditedClient, auditDelivery, type DeliveryAudit } from "./delivery-audit.js";
 export { LOOSE_LIMITS, type PodHandle, type PodOptions, SERVER_ENTRY, startPod } from "./pod.js";
 export { type Managed, spawnManaged, stopProcess } from "./processes.js";
 export { type RedisHandle, type RedisOptions, redisPing, startRedis } from "./redis.js";
