@@ -1,5 +1,5 @@
 import type { ChatMessage } from "@chat/protocol";
-import { ChatBot, delay, waitFor } from "@chat/testkit";
+import { auditDelivery, ChatBot, delay, waitFor } from "@chat/testkit";
 import type { ClusterDriver } from "../drivers/driver.js";
 
 export interface ChaosOptions {
@@ -16,11 +16,11 @@ export interface ChaosReport {
   bots: number;
   kills: string[];
   acked: number;
-  /** Acknowledged messages some member of the room never got (from broadcasts or resumes). */
+  /** (member, seq) pairs: a message up to the room's last ack that a member never got (see auditDelivery). */
   lost: number;
   /** clientIds stored under more than one seq. */
   duplicated: number;
-  /** Broadcasts a bot received twice (the client dedupes them; reported for interest). */
+  /** Repeated broadcasts (the client dedupes them; reported for interest). */
   redelivered: number;
   disconnectedMs: { p50: number; p99: number; max: number };
   durationMs: number;
@@ -90,30 +90,15 @@ export async function runChaos(driver: ClusterDriver, opts: ChaosOptions): Promi
       () => bots.every((b, i) => b.cursor(room(i)) >= (maxSeq.get(room(i)) ?? 0)),
       { timeoutMs: 60_000, intervalMs: 200 },
     ).catch(() => {});
-    let lost = 0;
-    for (const m of acked) {
-      for (const [i, b] of bots.entries()) {
-        if (room(i) !== m.room) continue;
-        if (b.known.get(m.room)?.get(m.seq)?.clientId !== m.clientId) lost++;
-      }
-    }
-    const seqsByClientId = new Map<string, Set<number>>();
-    for (const b of bots) {
-      for (const msgs of b.known.values()) {
-        for (const m of msgs.values())
-          seqsByClientId.set(m.clientId, (seqsByClientId.get(m.clientId) ?? new Set()).add(m.seq));
-      }
-    }
-    const duplicated = [...seqsByClientId.values()].filter((s) => s.size > 1).length;
-    const redelivered = bots.reduce((n, b) => n + [...b.deliveries.values()].filter((c) => c > 1).length, 0);
+    const audit = auditDelivery(bots);
     const down = bots.map((b) => b.disconnectedMs);
     return {
       bots: bots.length,
       kills,
       acked: acked.length,
-      lost,
-      duplicated,
-      redelivered,
+      lost: audit.lost.length,
+      duplicated: audit.storedTwice.length,
+      redelivered: audit.duplicateDeliveries,
       disconnectedMs: { p50: percentile(down, 0.5), p99: percentile(down, 0.99), max: Math.max(...down) },
       durationMs: Date.now() - started,
     };

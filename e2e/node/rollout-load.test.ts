@@ -1,7 +1,6 @@
 /**
- * Spec 2 at scale, without browsers: 200 resuming chat bots (testkit's ChatBot, the protocol
- * client the browser's connection module mirrors) chat through the ingress while every pod is
- * replaced. One in ten uses HTTP long-polling only, so the cookie affinity carries real traffic.
+ * Spec 2 at scale, without browsers: 200 chat bots (testkit's ChatBot: the browser's own
+ * @chat/client-core with a recorder) chat through the ingress while every pod is replaced. One in ten uses HTTP long-polling only, so the cookie affinity carries real traffic.
  *
  * Reports lost and duplicated messages and the longest time a bot was without a usable
  * connection; asserts nothing was lost or stored twice and every bot ended on a new pod.
@@ -10,7 +9,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ChatMessage } from "@chat/protocol";
-import { ChatBot, delay, waitFor } from "@chat/testkit";
+import { auditDelivery, ChatBot, delay, waitFor } from "@chat/testkit";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { type ClusterDriver, driverFromEnv } from "../drivers/driver.js";
 import { renderChart, type Series } from "../rig/chart.js";
@@ -112,33 +111,7 @@ it(`${BOTS} bots chat through a rolling update of every pod: nothing lost, nothi
     );
     clearInterval(sampler);
 
-    // What each bot has: its room's transcript, by seq.
-    const lost: string[] = [];
-    const storedTwice: string[] = [];
-    for (const [r, top] of last) {
-      const members = bots.filter((_, i) => room(i) === r);
-      const byClientId = new Map<string, number>();
-      for (const b of members) {
-        const known = b.known.get(r) ?? new Map();
-        for (let seq = 1; seq <= top; seq++)
-          if (!known.has(seq)) lost.push(`${b.session?.user.name} lacks ${r}:${seq}`);
-        for (const m of known.values()) {
-          const seen = byClientId.get(m.clientId);
-          if (seen !== undefined && seen !== m.seq)
-            storedTwice.push(`${r}: clientId ${m.clientId} at seq ${seen} and ${m.seq}`);
-          byClientId.set(m.clientId, m.seq);
-        }
-      }
-      // Every acknowledged send is in the transcript exactly where its ack said.
-      for (const m of acked.filter((a) => a.room === r)) {
-        if (members[0]?.known.get(r)?.get(m.seq)?.clientId !== m.clientId)
-          lost.push(`acked ${m.id} (${m.clientId}) not at its seq`);
-      }
-    }
-    const duplicateDeliveries = bots.reduce(
-      (n, b) => n + [...b.deliveries.values()].reduce((k, c) => k + Math.max(0, c - 1), 0),
-      0,
-    );
+    const { lost, storedTwice, duplicateDeliveries } = auditDelivery(bots);
     const gap = (list: ChatBot[]) => Math.max(0, ...list.map((b) => b.disconnectedMs));
     const polling = bots.filter((_, i) => i % POLLING_EVERY === 0);
     const websocket = bots.filter((_, i) => i % POLLING_EVERY !== 0);
@@ -171,6 +144,11 @@ it(`${BOTS} bots chat through a rolling update of every pod: nothing lost, nothi
       podCrashes: crashes.length,
       oldPodExits: exits.map((e) => ({ pod: e.pod, code: e.detail?.code })),
       errors: bots.flatMap((b) => b.errors).slice(0, 20),
+      // What the first bot that lost its connection went through, relative to the rollout start.
+      firstGap: bots
+        .find((b) => b.disconnectedMs > 0)
+        ?.events.map((e) => `${e.at - rolloutStart} ms: ${e.what}`)
+        .slice(-12),
     };
     mkdirSync(OUT, { recursive: true });
     writeFileSync(

@@ -3,11 +3,11 @@ import type { ChatMessage } from "@chat/protocol";
 import { getJson, type PodHandle, spawnManaged, startPod, waitFor } from "@chat/testkit";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { TestClient, until } from "./support/chat-client.js";
+import { RawClient, until } from "./support/raw-client.js";
 
 /** Real pod processes; each simulated client gets its own address through X-Forwarded-For. */
 const pods: PodHandle[] = [];
-const clients: TestClient[] = [];
+const clients: RawClient[] = [];
 afterEach(async () => {
   for (const c of clients.splice(0)) c.close();
   await Promise.all(pods.splice(0).map((p) => p.stop("SIGKILL")));
@@ -38,8 +38,8 @@ describe("slow consumers", () => {
     });
     (slow as unknown as { _socket: { pause(): void } })._socket.pause();
 
-    const sender = await TestClient.connect(pod.url, { name: "sender" });
-    const reader = await TestClient.connect(pod.url, { name: "reader" });
+    const sender = await RawClient.connect(pod.url, { name: "sender" });
+    const reader = await RawClient.connect(pod.url, { name: "reader" });
     clients.push(sender, reader);
     await sender.join("firehose");
     await reader.join("firehose");
@@ -88,11 +88,11 @@ describe("a flooding client", () => {
     });
     pods.push(pod);
     const room = "busy";
-    const watcher = await TestClient.connect(pod.url, { name: "watcher" }, from("10.0.0.1"));
+    const watcher = await RawClient.connect(pod.url, { name: "watcher" }, from("10.0.0.1"));
     const talkers = await Promise.all(
       // 16 talkers: ~750 samples a phase, so p99 is not decided by three or four outliers.
       Array.from({ length: 16 }, (_, k) => k + 2).map((i) =>
-        TestClient.connect(pod.url, { name: `t${i}` }, from(`10.0.0.${i}`)),
+        RawClient.connect(pod.url, { name: `t${i}` }, from(`10.0.0.${i}`)),
       ),
     );
     clients.push(watcher, ...talkers);

@@ -1,8 +1,8 @@
 import { ErrorCode, type Response } from "@chat/protocol";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TestClient } from "./support/chat-client.js";
 import { type Node, startNodes, stopNodes } from "./support/nodes.js";
+import { RawClient } from "./support/raw-client.js";
 
 const codes = new Set<string>(Object.values(ErrorCode));
 const payload = fc.oneof(
@@ -19,10 +19,10 @@ const payload = fc.oneof(
 
 describe("handlers under arbitrary payloads", () => {
   let nodes: Node[];
-  let client: TestClient;
+  let client: RawClient;
   beforeAll(async () => {
     nodes = await startNodes(1);
-    client = await TestClient.connect((nodes[0] as Node).url, { name: "prop" });
+    client = await RawClient.connect((nodes[0] as Node).url, { name: "prop" });
     await client.join("prop");
   });
   afterAll(async () => {

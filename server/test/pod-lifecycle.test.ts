@@ -3,7 +3,7 @@ import { createConnection } from "node:net";
 import type { User } from "@chat/protocol";
 import { ChatBot, getJson, type PodHandle, type RedisHandle, startPod, startRedis, waitFor } from "@chat/testkit";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { TestClient, until } from "./support/chat-client.js";
+import { RawClient, until } from "./support/raw-client.js";
 
 /** Real `node server/dist/main.js` processes and a real redis-server, as in a cluster. */
 const SECRET = "lifecycle-test-secret-0123456789";
@@ -14,7 +14,7 @@ const PRESENCE_TTL_MS = 2000;
 let redis: RedisHandle;
 const pods: PodHandle[] = [];
 const bots: ChatBot[] = [];
-const clients: TestClient[] = [];
+const clients: RawClient[] = [];
 const env = () => ({
   REDIS_URL: redis.url,
   SESSION_SECRET: SECRET,
@@ -33,7 +33,7 @@ const bot = (b: ChatBot) => {
   return b;
 };
 const client = async (url: string, auth: { name?: string; token?: string } = {}) => {
-  const c = await TestClient.connect(url, auth);
+  const c = await RawClient.connect(url, auth);
   clients.push(c);
   return c;
 };

@@ -4,9 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { roomKeys } from "../src/stores/keys.js";
 import { RedisMessageStore } from "../src/stores/redis-message-store.js";
 import { RedisPresenceStore } from "../src/stores/redis-presence-store.js";
-import { TestClient, until } from "./support/chat-client.js";
 import { chatSuite, data, suiteEnv } from "./support/chat-suite.js";
 import { startNodes, stopNodes } from "./support/nodes.js";
+import { RawClient, until } from "./support/raw-client.js";
 import { storeSuite, suiteLimits } from "./support/store-suite.js";
 
 /** The same stores, handlers and pods on a real 3-master Redis Cluster (REDIS_CLUSTER_NODES). */
@@ -60,8 +60,8 @@ describe("rooms across shards", () => {
       for (const r of rooms) owners.set(r, await ownerOf(r));
       expect(new Set(owners.values()).size).toBe(3);
 
-      const a = await TestClient.connect((nodes[0] ?? { url: "" }).url);
-      const b = await TestClient.connect((nodes[1] ?? { url: "" }).url);
+      const a = await RawClient.connect((nodes[0] ?? { url: "" }).url);
+      const b = await RawClient.connect((nodes[1] ?? { url: "" }).url);
       for (const r of rooms) {
         data(await a.join(r));
         data(await b.join(r));
@@ -87,7 +87,7 @@ describe("rooms across shards", () => {
 
   it("keeps the other shards serving while one master restarts, and resumes after", async () => {
     const nodes = await startNodes(2, { REDIS_CLUSTER_NODES: cluster.seeds });
-    const clients: TestClient[] = [];
+    const clients: RawClient[] = [];
     try {
       const victimPort = cluster.ports[0] as number;
       const candidates = Array.from({ length: 30 }, (_, i) => `failover-${i}`);
@@ -96,8 +96,8 @@ describe("rooms across shards", () => {
       for (const r of candidates) ((await ownerOf(r)) === victimPort ? onVictim : elsewhere).push(r);
       const hit = onVictim[0] as string;
       const safe = elsewhere.slice(0, 2);
-      const a = await TestClient.connect((nodes[0] ?? { url: "" }).url, { name: "a" });
-      const b = await TestClient.connect((nodes[1] ?? { url: "" }).url, { name: "b" });
+      const a = await RawClient.connect((nodes[0] ?? { url: "" }).url, { name: "a" });
+      const b = await RawClient.connect((nodes[1] ?? { url: "" }).url, { name: "b" });
       clients.push(a, b);
       for (const r of [hit, ...safe]) {
         data(await a.join(r));

@@ -1,5 +1,5 @@
 import { getJson, startPod, waitFor } from "@chat/testkit";
-import { TestClient } from "../support/chat-client.js";
+import { RawClient } from "../support/raw-client.js";
 import { type FuzzOptions, type FuzzReport, fuzz } from "./raw-fuzzer.js";
 
 export interface FuzzOutcome {
@@ -27,8 +27,8 @@ export async function fuzzPod(opts: Omit<FuzzOptions, "maxPayload">): Promise<Fu
     env: { MAX_PAYLOAD_BYTES: String(MAX_PAYLOAD), LOG_LEVEL: "error" },
   });
   try {
-    const sender = await TestClient.connect(pod.url, { name: "control-sender" });
-    const receiver = await TestClient.connect(pod.url, { name: "control-receiver" });
+    const sender = await RawClient.connect(pod.url, { name: "control-sender" });
+    const receiver = await RawClient.connect(pod.url, { name: "control-receiver" });
     await sender.join("control");
     await receiver.join("control");
     const before = await memory(pod.adminUrl);

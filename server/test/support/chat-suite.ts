@@ -1,7 +1,7 @@
 import type { ChatMessage, Response } from "@chat/protocol";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { randomId, TestClient, until } from "./chat-client.js";
 import type { Node } from "./nodes.js";
+import { RawClient, randomId, until } from "./raw-client.js";
 
 export const data = <T>(res: Response<T>): T => {
   if (!res.ok) throw new Error(`error ack: ${res.error.code} ${res.error.message}`);
@@ -16,10 +16,10 @@ export function chatSuite(name: string, setup: () => Promise<{ nodes: Node[]; te
   describe(name, () => {
     let nodes: Node[];
     let teardown: () => Promise<void>;
-    const clients: TestClient[] = [];
+    const clients: RawClient[] = [];
     const url = (i: number) => (nodes[i % nodes.length] as Node).url;
     const connect = async (i: number, auth: { name?: string; token?: string } = {}) => {
-      const c = await TestClient.connect(url(i), auth);
+      const c = await RawClient.connect(url(i), auth);
       clients.push(c);
       return c;
     };
@@ -140,7 +140,7 @@ export function chatSuite(name: string, setup: () => Promise<{ nodes: Node[]; te
       expect(renamed.session.user).toEqual({ id: a.session.user.id, name: "ada l." });
       const [v, , sig] = a.session.token.split(".");
       const forged = `${v}.${Buffer.from(JSON.stringify({ sub: "u_x", name: "eve", iat: 0, exp: 9e15 })).toString("base64url")}.${sig}`;
-      const refused = await TestClient.connect(url(1), { token: forged }).catch((e: Error & { data?: unknown }) => e);
+      const refused = await RawClient.connect(url(1), { token: forged }).catch((e: Error & { data?: unknown }) => e);
       expect(refused).toMatchObject({ data: { code: "unauthorized", message: "session token signature is invalid" } });
     });
 

@@ -11,8 +11,11 @@ import { io, type Socket } from "socket.io-client";
 
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
-/** A test client that records what it receives. */
-export class TestClient {
+/**
+ * A raw protocol socket for server tests: connect, emit, record what arrives. No outbox, resume
+ * or handover (bots that chat through failures use testkit's ChatBot, i.e. the real client core).
+ */
+export class RawClient {
   readonly messages: ChatMessage[] = [];
   readonly presence: Presence[] = [];
   session!: Session;
@@ -26,7 +29,7 @@ export class TestClient {
     url: string,
     auth: { name?: string; token?: string } = {},
     opts: { transports?: ("websocket" | "polling")[]; headers?: Record<string, string> } = {},
-  ): Promise<TestClient> {
+  ): Promise<RawClient> {
     const socket: ClientSocket = io(url, {
       auth,
       transports: opts.transports ?? ["websocket"],
@@ -35,7 +38,7 @@ export class TestClient {
       timeout: 5000,
       extraHeaders: opts.headers,
     });
-    const client = new TestClient(socket);
+    const client = new RawClient(socket);
     client.session = await new Promise<Session>((resolve, reject) => {
       socket.once("session", resolve);
       socket.once("connect_error", reject);
@@ -70,7 +73,7 @@ export class TestClient {
 export const randomId = () => `c${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
 
 /** Resolve once `check` holds, re-checking after every received event (no sleeping). */
-export function until(client: TestClient, what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
+export function until(client: RawClient, what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
   return new Promise((resolve, reject) => {
     // onAny runs before the event's own listeners have recorded it: look once they have.
     const onEvent = () => queueMicrotask(test);
