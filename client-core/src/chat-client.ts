@@ -5,8 +5,8 @@ import { explain, normalizeRoomName } from "./input.js";
 import { newClientId, type OutboxEntry, OutboxStore } from "./outbox.js";
 import { OutboxSender } from "./outbox-sender.js";
 import { RoomSync } from "./room-sync.js";
-import { type ChatState, emptyRoom } from "./state.js";
-import { type KeyValueStorage, readSavedRooms, SafeStorage, StorageKeys } from "./storage.js";
+import { type ChatState, emptyRoom, initialState } from "./state.js";
+import { type KeyValueStorage, SafeStorage, StorageKeys } from "./storage.js";
 import { Store } from "./store.js";
 import { defaultTiming, type Timing } from "./timing.js";
 import type { SocketFactory } from "./transport.js";
@@ -71,30 +71,7 @@ export class ChatClient {
     this.storage = new SafeStorage(options.storage);
     this.makeClientId = options.newClientId ?? newClientId;
     const outboxStore = new OutboxStore(this.storage);
-    const isRoom = (r: string) => roomSchema.safeParse(r).success;
-    const saved = readSavedRooms(this.storage, isRoom);
-    const outbox = outboxStore.load();
-    // A message queued in a room that another tab's room list dropped keeps its room.
-    for (const e of outbox) if (!saved.rooms.includes(e.room) && isRoom(e.room)) saved.rooms.push(e.room);
-    const name = this.storage.get(StorageKeys.name);
-    this.store = new Store({
-      name: name && nameSchema.safeParse(name).success ? name : null,
-      user: null,
-      connection: "idle",
-      status: "offline",
-      statusDetail: null,
-      pod: null,
-      handingOver: false,
-      connections: 0,
-      disconnectedMs: 0,
-      disconnectedSince: null,
-      roomOrder: saved.rooms,
-      rooms: Object.fromEntries(saved.rooms.map((r) => [r, emptyRoom(r)])),
-      activeRoom: saved.active,
-      outbox: outbox.filter((e) => saved.rooms.includes(e.room)),
-      error: null,
-      nameError: null,
-    });
+    this.store = new Store(initialState(this.storage, outboxStore));
     this.subscribe = this.store.subscribe;
     this.getState = this.store.getState;
     const store = this.store;
@@ -138,7 +115,7 @@ export class ChatClient {
       draining: (d) => this.emit("draining", d),
       transition: (from, to) => this.emit("state", from, to),
     });
-    for (const room of saved.rooms) this.addSync(room);
+    for (const room of this.store.state.roomOrder) this.addSync(room);
   }
 
   on<E extends keyof ChatClientEvents>(event: E, listener: ChatClientEvents[E]): () => void {

@@ -1,6 +1,7 @@
-import type { ChatMessage, User } from "@chat/protocol";
+import { type ChatMessage, nameSchema, roomSchema, type User } from "@chat/protocol";
 import type { ConnectionState } from "./connection-state.js";
-import type { OutboxEntry } from "./outbox.js";
+import type { OutboxEntry, OutboxStore } from "./outbox.js";
+import { readSavedRooms, type SafeStorage, StorageKeys } from "./storage.js";
 
 /**
  * What the UI shows, derived from `ConnectionState` (see connection-state.ts, `statusOf`).
@@ -131,5 +132,33 @@ export function emptyRoom(name: string): RoomState {
     unread: 0,
     notice: null,
     error: null,
+  };
+}
+
+/** The state a client starts with: the saved name, rooms and outbox; not connected. */
+export function initialState(storage: SafeStorage, outboxStore: OutboxStore): ChatState {
+  const isRoom = (r: string) => roomSchema.safeParse(r).success;
+  const saved = readSavedRooms(storage, isRoom);
+  const outbox = outboxStore.load();
+  // A message queued in a room that another tab's room list dropped keeps its room.
+  for (const e of outbox) if (!saved.rooms.includes(e.room) && isRoom(e.room)) saved.rooms.push(e.room);
+  const name = storage.get(StorageKeys.name);
+  return {
+    name: name && nameSchema.safeParse(name).success ? name : null,
+    user: null,
+    connection: "idle",
+    status: "offline",
+    statusDetail: null,
+    pod: null,
+    handingOver: false,
+    connections: 0,
+    disconnectedMs: 0,
+    disconnectedSince: null,
+    roomOrder: saved.rooms,
+    rooms: Object.fromEntries(saved.rooms.map((r) => [r, emptyRoom(r)])),
+    activeRoom: saved.active,
+    outbox: outbox.filter((e) => saved.rooms.includes(e.room)),
+    error: null,
+    nameError: null,
   };
 }
