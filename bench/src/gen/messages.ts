@@ -98,7 +98,7 @@ export interface ClientReport {
 export interface ChatReport {
   clients: ClientReport[];
   /** Per wall-clock second (epoch s): delivery delay histogram of this process' messages. */
-  timeline: Record<string, string>;
+  delayBySecond: Record<string, string>;
 }
 
 export type Command =

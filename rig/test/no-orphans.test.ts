@@ -3,9 +3,9 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { waitFor } from "@chat/testkit";
 import { afterEach, describe, expect, it } from "vitest";
-import { reapOrphans } from "./reaper.js";
+import { reapOrphans } from "../src/reaper.js";
 
-const CHILD = fileURLToPath(new URL("./testing/rig-child.ts", import.meta.url));
+const CHILD = fileURLToPath(new URL("./rig-child.ts", import.meta.url));
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
