@@ -109,7 +109,7 @@ async function up(opts: { replicas: number | undefined; port: number; fast: bool
     console.log("\ntearing down...");
     await rig.stop();
     removeControlFile();
-    console.log(`stopped; logs and log in ${rig.logDir}`);
+    console.log(`stopped; pod logs and the cluster log (timeline.json) in ${rig.logDir}`);
     process.exit(0);
   };
   if (stopping) return teardown(); // Ctrl-C arrived while starting

@@ -7,7 +7,8 @@
  *   await rig.kill(pod);          // kubectl delete pod --grace-period=0 --force
  *   await rig.scale(1);           // kubectl scale
  *   await rig.restartRedis();     // kubectl rollout restart statefulset/redis
- *   rig.log.events           // what happened, when
+ *   rig.log.events                // what happened, when (the cluster log)
+ *   rig.redisUrl, rig.pods()      // Redis, and each pod's pid, ports and process (command, args, env)
  *   await rig.stop();
  */
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
