@@ -101,7 +101,8 @@ const cmdline = (pid: number) => {
   }
 };
 
-const alive = (pid: number) => {
+/** The process exists (signal 0 probes without signalling). */
+export const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
     return true;
