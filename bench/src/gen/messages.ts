@@ -8,7 +8,6 @@ export interface ConnectCmd {
   urls: string[];
   count: number;
   concurrency: number;
-  deflate?: boolean;
 }
 export interface ConnectResult {
   ok: number;

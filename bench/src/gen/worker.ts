@@ -80,7 +80,6 @@ async function connect(c: ConnectCmd): Promise<ConnectResult> {
           url,
           auth: { name: `g${gen}${c.role}${base + i}` },
           timeoutMs: 15_000,
-          deflate: c.deflate ?? false,
           onEvent: onFrame,
         });
         list.push(sock);
