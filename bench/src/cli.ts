@@ -1,5 +1,5 @@
 /**
- * pnpm bench [--profile quick|full] [--scenario capacity|fanout|rollout|tuning|all] [--targets ours,stock,ceiling]
+ * pnpm bench [--profile quick|full] [--scenario capacity|fanout|rollout|all] [--targets ours,stock,ceiling]
  *            [--rollout rig|direct]
  *
  * Runs each scenario against our server, the stock Socket.IO setup and the raw-ws ceiling in the
@@ -25,14 +25,12 @@ import {
   goals,
   goalsTable,
   rolloutTable,
-  tuningTable,
 } from "./report/tables.js";
 import { type CapacityRow, capacity } from "./scenarios/capacity.js";
 import { type FanoutResult, fanout } from "./scenarios/fanout.js";
 import { type RolloutResult, type RolloutVia, rollout } from "./scenarios/rollout.js";
-import { type TuningRow, tuning } from "./scenarios/tuning.js";
 
-export const SCENARIOS = ["capacity", "fanout", "rollout", "tuning"] as const;
+export const SCENARIOS = ["capacity", "fanout", "rollout"] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 export interface BenchResult {
@@ -46,7 +44,6 @@ export interface BenchResult {
   capacity?: CapacityRow[];
   fanout?: FanoutResult[];
   rollout?: RolloutResult[];
-  tuning?: TuningRow[];
   goals?: ReturnType<typeof goals>;
 }
 
@@ -56,11 +53,10 @@ export interface RunOptions {
   targets?: Kind[];
   /** Directory for summary.json and charts; undefined = don't write. */
   outDir?: string;
-  tuningOnly?: string[];
   /**
-   * How ours' pods are replaced in the rollout scenario: through the e2e rig (HAProxy ingress +
+   * How ours' pods are replaced in the rollout scenario: through the rig (HAProxy ingress +
    * rig.rollout(), the default) or the bench's direct sequence. Stock always uses the direct
-   * sequence: the rig runs server/dist only.
+   * sequence: the rig runs the manifests' server only.
    */
   rolloutVia?: RolloutVia;
   print?: (text: string) => void;
@@ -126,12 +122,6 @@ export async function runBench(opts: RunOptions): Promise<BenchResult> {
         `${r.target}: ${r.method}; ${r.clientsWithCookie}/${r.clients} clients got an affinity cookie${r.rigLogDir ? `; rig logs: ${r.rigLogDir}` : ""}`,
       );
   }
-  if (opts.scenarios.includes("tuning")) {
-    result.tuning = await tuning(profile, opts.tuningOnly);
-    progressDone();
-    print("\nTuning: measured with and without\n");
-    print(tuningTable(result.tuning));
-  }
   result.goals = goals(result.capacity, result.fanout, result.rollout, 10_000);
   if (result.goals.length > 0) {
     print("\nTargets\n");
@@ -179,18 +169,17 @@ async function main() {
       profile: { type: "string", default: "quick" },
       scenario: { type: "string", default: "all" },
       targets: { type: "string" },
-      only: { type: "string" },
       out: { type: "string" },
       rollout: { type: "string" },
     },
     allowPositionals: true,
   });
-  const scenarios: Scenario[] =
-    values.scenario === "all"
-      ? // "all" is the comparison; tuning is its own, longer run.
-        ["capacity", "fanout", "rollout"]
-      : (values.scenario.split(",") as Scenario[]);
-  for (const s of scenarios) if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario ${s}: ${SCENARIOS}`);
+  const scenarios: Scenario[] = values.scenario === "all" ? [...SCENARIOS] : (values.scenario.split(",") as Scenario[]);
+  for (const s of scenarios) {
+    if ((s as string) === "tuning")
+      throw new Error("the tuning scenario is retired: docs/performance.md keeps its findings");
+    if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario ${s}: ${SCENARIOS}`);
+  }
   const rolloutVia = values.rollout as RolloutVia | undefined;
   if (rolloutVia !== undefined && rolloutVia !== "rig" && rolloutVia !== "direct")
     throw new Error(`--rollout ${rolloutVia}: rig or direct`);
@@ -206,7 +195,6 @@ async function main() {
     scenarios,
     targets: values.targets?.split(",") as Kind[] | undefined,
     outDir,
-    tuningOnly: values.only?.split(","),
     ...(rolloutVia ? { rolloutVia } : {}),
   });
   process.exit(0);

@@ -44,11 +44,6 @@ describe("bench smoke (profile smoke)", () => {
     expect(ours?.duplicated).toBe(0);
     expect(ours?.handovers).toBeGreaterThan(0);
     expect(stock?.reconnects).toBeGreaterThan(0);
-    expect(ours?.timeline.length).toBeGreaterThan(0);
-  });
-
-  it("tuning: a with/without pair produces a row", async () => {
-    const r = await runBench({ profile: "smoke", scenarios: ["tuning"], tuningOnly: ["encode-once"], print: quiet });
-    expect(r.tuning?.length).toBeGreaterThan(0);
+    expect(ours?.delayBySecond.length).toBeGreaterThan(0);
   });
 });

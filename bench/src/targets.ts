@@ -2,16 +2,13 @@ import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
-  freePort,
   getJson,
-  type Managed,
+  loopbackLimits,
   type RedisHandle,
   SERVER_ENTRY,
-  spawnManaged,
+  type ServerEnv,
   startPod,
   startRedis,
-  stopProcess,
-  waitFor,
 } from "@chat/testkit";
 import type { Kind } from "./gen/messages.js";
 import { findRedisPid, rssBytes } from "./procstat.js";
@@ -22,16 +19,12 @@ export const SESSION_SECRET = "bench-session-secret-0123456789";
 
 /**
  * Our server's env for the bench: room for every connection, and the abuse limits (shared through
- * Redis) raised out of the way, since all bench traffic comes from 127.0.0.1 and a few users. The
- * limiter still does its work on every send, join and handshake; only the thresholds move.
+ * Redis) raised out of the way, since all bench traffic comes from 127.0.0.1 and a few users.
  */
-export const OUR_BENCH_ENV: Record<string, string> = {
+export const OUR_BENCH_ENV: ServerEnv = {
   MAX_CONNECTIONS: "30000",
   LOG_LEVEL: "warn",
-  RATE_MESSAGES_PER_USER: "100000000",
-  RATE_MESSAGES_PER_IP: "100000000",
-  RATE_JOINS_PER_USER: "100000000",
-  RATE_CONNECTIONS_PER_IP: "100000000",
+  ...loopbackLimits(),
 };
 
 export interface Pod {
@@ -60,10 +53,8 @@ export interface Cluster {
 
 export interface ClusterOptions {
   pods: number;
-  /** Extra env for every server process (tuning switches, drain timings). */
+  /** Extra env for every server process (drain timings; the reference servers' switches). */
   env?: Record<string, string>;
-  /** Our server only: a patched copy of server/dist/main.js to run instead (tuning experiments). */
-  entry?: string;
 }
 
 const metric = (text: string, name: string) => {
@@ -78,7 +69,6 @@ async function ourPod(redisUrl: string, opts: ClusterOptions): Promise<Pod> {
     ...OUR_BENCH_ENV,
     ...opts.env,
   };
-  if (opts.entry) return nodePod("ours", opts.entry, env, "/metrics");
   const pod = await startPod({ env });
   const pid = pod.proc.child.pid as number;
   return {
@@ -102,59 +92,26 @@ async function ourPod(redisUrl: string, opts: ClusterOptions): Promise<Pod> {
 
 let counter = 0;
 
-/** A server process started like a pod: PORT + ADMIN_PORT, ready when it answers HTTP. */
-async function nodePod(
-  kind: Kind,
-  entry: string,
-  env: Record<string, string>,
-  memoryPath: "/stats" | "/metrics",
-): Promise<Pod> {
-  const port = await freePort();
-  const adminPort = await freePort();
-  const name = `${kind}-${++counter}`;
-  const proc: Managed = spawnManaged(process.execPath, [entry], {
-    env: {
-      PATH: process.env.PATH ?? "",
-      ...env,
-      PORT: String(port),
-      ADMIN_PORT: String(adminPort),
-      HOST: "127.0.0.1",
-      POD_NAME: name,
-    },
-  });
-  const url = `http://127.0.0.1:${port}`;
-  const adminUrl = `http://127.0.0.1:${adminPort}`;
-  await waitFor(
-    `${name} on ${port}`,
-    async () => {
-      if (proc.child.exitCode !== null) throw new Error(`${name} exited early:\n${proc.output()}`);
-      return (await getJson(`${adminUrl}${memoryPath === "/stats" ? "/stats" : "/readyz"}`)).status === 200;
-    },
-    { timeoutMs: 15_000 },
-  );
-  const pid = proc.child.pid as number;
+/** A reference server (stock, ceiling) started as a testkit pod: PORT + ADMIN_PORT, ready on /stats. */
+async function referencePod(kind: Kind, entry: string, env: Record<string, string>): Promise<Pod> {
+  const pod = await startPod({ name: `${kind}-${++counter}`, entry, env, readyPath: "/stats" });
+  const pid = pod.proc.child.pid as number;
   return {
-    name,
-    url,
+    name: pod.name,
+    url: pod.url,
     pid,
-    exited: proc.exited,
+    exited: pod.exited,
     async memory() {
-      if (memoryPath === "/stats") {
-        const body = (await getJson(`${adminUrl}/stats`)).body as { heapUsed: number };
-        return { rss: rssBytes(pid) ?? 0, heapUsed: body.heapUsed };
-      }
-      const text = String((await getJson(`${adminUrl}/metrics`)).body);
-      return { rss: rssBytes(pid) ?? 0, heapUsed: metric(text, "nodejs_heap_size_used_bytes") };
+      const body = (await getJson(`${pod.adminUrl}/stats`)).body as { heapUsed: number };
+      return { rss: rssBytes(pid) ?? 0, heapUsed: body.heapUsed };
     },
     async leave() {
-      if (kind === "ours") {
-        await fetch(`${adminUrl}/drain?delay_ms=0`, { method: "POST", signal: AbortSignal.timeout(5000) });
-      } else proc.child.kill("SIGTERM");
+      pod.signal("SIGTERM");
     },
     async kill() {
-      await stopProcess(proc, "SIGKILL", 1000);
+      await pod.stop("SIGKILL", 1000);
     },
-    output: () => proc.output(),
+    output: () => pod.proc.output(),
   };
 }
 
@@ -164,9 +121,7 @@ export async function startCluster(kind: Kind, opts: ClusterOptions): Promise<Cl
   const redisPid = findRedisPid(redis.port);
   const env = { REDIS_URL: redis.url, ...opts.env };
   const addPod = () =>
-    kind === "ours"
-      ? ourPod(redis.url, opts)
-      : nodePod(kind, kind === "stock" ? STOCK_ENTRY : CEILING_ENTRY, env, "/stats");
+    kind === "ours" ? ourPod(redis.url, opts) : referencePod(kind, kind === "stock" ? STOCK_ENTRY : CEILING_ENTRY, env);
   const pods: Pod[] = [];
   const live = new Set<Pod>();
   const track = async () => {

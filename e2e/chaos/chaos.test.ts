@@ -1,5 +1,7 @@
+import { loopbackLimits } from "@chat/testkit";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { type ClusterDriver, driverFromEnv } from "../drivers/driver.js";
+import type { ClusterDriver } from "../drivers/driver.js";
+import { driverFromEnv } from "../drivers/select-driver.js";
 import { runChaos } from "./chaos.js";
 
 // The short chaos run; the full one (500 clients, a kill every 10 s for 2 minutes) is `pnpm --filter @chat/e2e chaos`.
@@ -7,7 +9,7 @@ let driver: ClusterDriver;
 beforeAll(async () => {
   // All clients share 127.0.0.1: the per-address limits are raised, explicitly, as in the load test.
   driver = await driverFromEnv({
-    overrides: { env: { RATE_MESSAGES_PER_IP: "100000", RATE_CONNECTIONS_PER_IP: "100000" } },
+    overrides: { env: loopbackLimits() },
   });
 }, 120_000);
 afterAll(async () => {

@@ -1,8 +1,9 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { driverFromEnv } from "../drivers/driver.js";
-import { ARTIFACTS_DIR } from "../rig/rig.js";
+import { loopbackLimits } from "@chat/testkit";
+import { driverFromEnv } from "../drivers/select-driver.js";
+import { ARTIFACTS_DIR } from "../support/artifacts.js";
 import { runChaos } from "./chaos.js";
 
 // pnpm --filter @chat/e2e chaos [--bots 500] [--seconds 120] [--kill-every 10]
@@ -16,7 +17,7 @@ const { values } = parseArgs({
   },
 });
 const driver = await driverFromEnv({
-  overrides: { env: { RATE_MESSAGES_PER_IP: "1000000", RATE_CONNECTIONS_PER_IP: "1000000" } },
+  overrides: { env: loopbackLimits() },
 });
 try {
   const report = await runChaos(driver, {

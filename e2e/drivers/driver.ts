@@ -1,16 +1,8 @@
 /**
  * What the cluster specs need from a cluster, and nothing else: the same specs run against the
- * local rig (default) and against a kind cluster (E2E_TARGET=kind).
+ * local rig (default) and against a kind cluster (E2E_TARGET=kind; see select-driver.ts).
  */
-import type { RigOverrides } from "../rig/overrides.js";
-import type { Timeline } from "../rig/timeline.js";
-
-/** Rig-only knobs (a kind cluster runs its manifests as deployed). */
-export interface RigDriverOptions {
-  /** Extra overrides on top of FAST. */
-  overrides?: RigOverrides;
-  logDir?: string;
-}
+import type { ClusterLog } from "@chat/rig";
 
 export interface ClusterPod {
   name: string;
@@ -29,7 +21,7 @@ export interface ClusterDriver {
   /** The replica count the manifests ask for; `reset()` returns to it. */
   readonly defaultReplicas: number;
   /** Cluster events with wall-clock times; specs add their clients' events to it. */
-  readonly timeline: Timeline;
+  readonly log: ClusterLog;
   pods(): Promise<ClusterPod[]>;
   /** `kubectl rollout restart deployment/chat`; resolves once rolled out and every old pod is gone. */
   rollout(): Promise<void>;
@@ -47,19 +39,3 @@ export interface ClusterDriver {
 }
 
 export type Target = ClusterDriver["target"];
-
-export function targetFromEnv(env: NodeJS.ProcessEnv = process.env): Target {
-  const t = env.E2E_TARGET ?? "rig";
-  if (t !== "rig" && t !== "kind") throw new Error(`E2E_TARGET must be 'rig' or 'kind', got '${t}'`);
-  return t;
-}
-
-/** The driver E2E_TARGET asks for. Imported lazily so a kind run never loads the rig, and vice versa. */
-export async function driverFromEnv(opts: RigDriverOptions = {}): Promise<ClusterDriver> {
-  if (targetFromEnv() === "kind") {
-    const { KindDriver } = await import("./kind-driver.js");
-    return KindDriver.connect();
-  }
-  const { RigDriver } = await import("./rig-driver.js");
-  return RigDriver.start(opts);
-}

@@ -2,8 +2,9 @@
  * The kind driver cannot run on a machine without a container engine, so its contract is
  * checked here: the exact kubectl commands each operation runs, and how kubectl's JSON is read.
  */
+
+import { ClusterLog } from "@chat/rig";
 import { describe, expect, it } from "vitest";
-import { Timeline } from "../rig/timeline.js";
 import { diffPods, KindDriver, type Kubectl, parsePods } from "./kind-driver.js";
 
 const pod = (name: string, ready: boolean, terminating = false) => ({
@@ -69,7 +70,7 @@ describe("kind driver commands", () => {
       "get pods -l app.kubernetes.io/name=chat,app.kubernetes.io/component=server -o json",
       "get pods -l app.kubernetes.io/name=chat,app.kubernetes.io/component=server -o json",
     ]);
-    expect(d.timeline.events.map((e) => `${e.type} ${e.pod ?? ""}`.trim())).toContain("pod-exited chat-a");
+    expect(d.log.events.map((e) => `${e.type} ${e.pod ?? ""}`.trim())).toContain("pod-exited chat-a");
   });
 
   it("kill: force-deletes with no grace, then waits for a ready replacement", async () => {
@@ -128,7 +129,7 @@ describe("reading kubectl's answers", () => {
   });
 
   it("turns two looks at the pods into timeline events", () => {
-    const t = new Timeline();
+    const t = new ClusterLog();
     diffPods(
       [
         { name: "a", ready: true, terminating: false },

@@ -9,9 +9,8 @@ import { execFile } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { ClusterLog, type DeploymentModel, loadDeployment } from "@chat/rig";
 import { delay } from "@chat/testkit";
-import { type DeploymentModel, loadDeployment } from "../rig/manifest.js";
-import { Timeline } from "../rig/timeline.js";
 import type { ClusterDriver, ClusterPod } from "./driver.js";
 
 /** Runs `kubectl <args>` and returns its stdout; rejects with kubectl's stderr. */
@@ -58,23 +57,23 @@ export function parsePods(json: string): ClusterPod[] {
     }));
 }
 
-/** Timeline events for what changed between two looks at the pods. Pure; unit-tested. */
-export function diffPods(before: ClusterPod[], after: ClusterPod[], timeline: Timeline) {
+/** Cluster events for what changed between two looks at the pods. Pure; unit-tested. */
+export function diffPods(before: ClusterPod[], after: ClusterPod[], log: ClusterLog) {
   const old = new Map(before.map((p) => [p.name, p]));
   for (const p of after) {
     const was = old.get(p.name);
-    if (!was) timeline.add("pod-created", { pod: p.name });
-    if (p.ready && !was?.ready) timeline.add("pod-ready", { pod: p.name });
-    if (!p.ready && was?.ready) timeline.add("pod-unready", { pod: p.name });
-    if (p.terminating && !was?.terminating) timeline.add("pod-terminating", { pod: p.name });
+    if (!was) log.add("pod-created", { pod: p.name });
+    if (p.ready && !was?.ready) log.add("pod-ready", { pod: p.name });
+    if (!p.ready && was?.ready) log.add("pod-unready", { pod: p.name });
+    if (p.terminating && !was?.terminating) log.add("pod-terminating", { pod: p.name });
     old.delete(p.name);
   }
-  for (const gone of old.keys()) timeline.add("pod-exited", { pod: gone });
+  for (const gone of old.keys()) log.add("pod-exited", { pod: gone });
 }
 
 export class KindDriver implements ClusterDriver {
   readonly target = "kind";
-  readonly timeline = new Timeline();
+  readonly log = new ClusterLog();
   readonly baseUrl: string;
   private readonly kubectl: Kubectl;
   private readonly pollMs: number;
@@ -131,12 +130,12 @@ export class KindDriver implements ClusterDriver {
     return parsePods(await this.run("get", "pods", "-l", this.selector, "-o", "json"));
   }
 
-  /** Poll the pods (recording changes in the timeline) until `done` holds, within the operation bound. */
+  /** Poll the pods (recording changes in the cluster log) until `done` holds, within the operation bound. */
   private async waitPods(what: string, done: (pods: ClusterPod[]) => boolean) {
     const deadline = Date.now() + this.timeoutMs;
     for (;;) {
       const pods = await this.pods();
-      diffPods(this.seen, pods, this.timeline);
+      diffPods(this.seen, pods, this.log);
       this.seen = pods;
       if (done(pods)) return;
       if (Date.now() > deadline) {
@@ -151,14 +150,14 @@ export class KindDriver implements ClusterDriver {
   }
 
   private async operation(op: string, detail: Record<string, unknown>, run: () => Promise<void>) {
-    const started = this.timeline.add("operation-started", { detail: { op, ...detail } });
+    const started = this.log.add("operation-started", { detail: { op, ...detail } });
     try {
       await run();
     } catch (err) {
-      this.timeline.add("operation-finished", { detail: { op, error: (err as Error).message } });
+      this.log.add("operation-finished", { detail: { op, error: (err as Error).message } });
       throw err;
     }
-    this.timeline.add("operation-finished", { detail: { op, ms: Date.now() - started.t } });
+    this.log.add("operation-finished", { detail: { op, ms: Date.now() - started.t } });
   }
 
   rollout() {
@@ -195,9 +194,9 @@ export class KindDriver implements ClusterDriver {
     return this.operation("redis-restart", {}, async () => {
       const replicas = (await this.pods()).filter((p) => !p.terminating).length;
       await this.run("rollout", "restart", "statefulset/redis");
-      this.timeline.add("redis-stopped");
+      this.log.add("redis-stopped");
       await this.run("rollout", "status", "statefulset/redis", `--timeout=${Math.round(this.timeoutMs / 1000)}s`);
-      this.timeline.add("redis-started");
+      this.log.add("redis-started");
       await this.waitPods("every chat pod ready again", this.settled(replicas));
     });
   }
@@ -235,7 +234,7 @@ export class KindDriver implements ClusterDriver {
       writeFileSync(join(dir, name), text);
       files.push(join(dir, name));
     };
-    writeFileSync(join(dir, "timeline.json"), JSON.stringify(this.timeline, null, 1));
+    writeFileSync(join(dir, "timeline.json"), JSON.stringify(this.log, null, 1));
     files.push(join(dir, "timeline.json"));
     await save("pods.txt", ["get", "pods", "-o", "wide"]);
     await save("events.txt", ["get", "events", "--sort-by=.lastTimestamp"]);

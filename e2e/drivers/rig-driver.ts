@@ -1,8 +1,14 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { FAST, mergeOverrides } from "../rig/overrides.js";
-import { type Rig, startRig } from "../rig/rig.js";
-import type { ClusterDriver, ClusterPod, RigDriverOptions } from "./driver.js";
+import { FAST, mergeOverrides, type Rig, type RigOverrides, startRig } from "@chat/rig";
+import type { ClusterDriver, ClusterPod } from "./driver.js";
+
+/** Rig-only knobs (a kind cluster runs its manifests as deployed). */
+export interface RigDriverOptions {
+  /** Extra overrides on top of FAST. */
+  overrides?: RigOverrides;
+  logDir?: string;
+}
 
 /**
  * The cluster specs' default target: the local rig with the FAST overrides (short drain window,
@@ -25,8 +31,8 @@ export class RigDriver implements ClusterDriver {
     return this.rig.model.replicas;
   }
 
-  get timeline() {
-    return this.rig.timeline;
+  get log() {
+    return this.rig.log;
   }
 
   async pods(): Promise<ClusterPod[]> {
@@ -62,7 +68,7 @@ export class RigDriver implements ClusterDriver {
     mkdirSync(dir, { recursive: true });
     const files: string[] = [];
     const timeline = join(dir, "timeline.json");
-    writeFileSync(timeline, JSON.stringify(this.rig.timeline, null, 1));
+    writeFileSync(timeline, JSON.stringify(this.rig.log, null, 1));
     files.push(timeline);
     for (const f of readdirSync(this.rig.logDir)) {
       const from = join(this.rig.logDir, f);

@@ -9,11 +9,12 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ChatMessage } from "@chat/protocol";
-import { auditDelivery, ChatBot, delay, waitFor } from "@chat/testkit";
+import { renderChart, type Series } from "@chat/rig";
+import { auditDelivery, ChatBot, delay, loopbackLimits, waitFor } from "@chat/testkit";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { type ClusterDriver, driverFromEnv } from "../drivers/driver.js";
-import { renderChart, type Series } from "../rig/chart.js";
-import { ARTIFACTS_DIR } from "../rig/rig.js";
+import type { ClusterDriver } from "../drivers/driver.js";
+import { driverFromEnv } from "../drivers/select-driver.js";
+import { ARTIFACTS_DIR } from "../support/artifacts.js";
 
 const BOTS = Number(process.env.E2E_LOAD_BOTS ?? 200);
 const ROOMS = Math.max(1, Math.round(BOTS / 10));
@@ -29,7 +30,7 @@ beforeAll(async () => {
     // Every bot connects from 127.0.0.1, so the per-IP abuse limits (sized for one person's
     // address) would throttle the whole test; raised here, explicitly, and listed in the timeline.
     // Against kind, run the bots from enough addresses or raise them in the ConfigMap.
-    overrides: { env: { RATE_MESSAGES_PER_IP: "100000", RATE_CONNECTIONS_PER_IP: "100000" } },
+    overrides: { env: loopbackLimits() },
   });
 }, 120_000);
 
@@ -116,8 +117,8 @@ it(`${BOTS} bots chat through a rolling update of every pod: nothing lost, nothi
     const polling = bots.filter((_, i) => i % POLLING_EVERY === 0);
     const websocket = bots.filter((_, i) => i % POLLING_EVERY !== 0);
     const stillOnOldPod = bots.filter((b) => oldPods.has(b.session?.pod ?? "")).length;
-    const exits = driver.timeline.events.filter((e) => e.type === "pod-exited" && oldPods.has(e.pod ?? ""));
-    const crashes = driver.timeline.events
+    const exits = driver.log.events.filter((e) => e.type === "pod-exited" && oldPods.has(e.pod ?? ""));
+    const crashes = driver.log.events
       .filter((e) => e.type === "pod-exited" && e.detail?.expected === false)
       .map((e) => `${e.pod} exited ${e.detail?.code}: ${String(e.detail?.output ?? "").slice(-600)}`);
     const report = {
@@ -155,12 +156,12 @@ it(`${BOTS} bots chat through a rolling update of every pod: nothing lost, nothi
       join(OUT, "report.json"),
       JSON.stringify({ report, unacked, lost: lost.slice(0, 50), storedTwice }, null, 1),
     );
-    writeFileSync(join(OUT, "timeline.json"), JSON.stringify(driver.timeline, null, 1));
+    writeFileSync(join(OUT, "timeline.json"), JSON.stringify(driver.log, null, 1));
     writeFileSync(
       join(OUT, "chart.svg"),
       renderChart({
         title: `${BOTS} bots through a rolling update (${driver.target})`,
-        events: driver.timeline.events,
+        events: driver.log.events,
         series: [connected],
         from: rolloutStart - 2000,
       }),

@@ -1,9 +1,7 @@
 import { mkdir } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { ARTIFACTS_DIR } from "../support/artifacts.js";
 import { expect, test } from "../support/fixtures.js";
-
-/** Screenshots worth looking at after a run (git-ignored). */
-const ARTIFACTS = fileURLToPath(new URL("../artifacts/", import.meta.url));
 
 test("two people chat both ways in a room", async ({ person, room }, testInfo) => {
   const ada = await person();
@@ -37,14 +35,14 @@ test("two people chat both ways in a room", async ({ person, room }, testInfo) =
   await expect(ada.messages.nth(1)).not.toHaveClass(/\bown\b/);
   await expect(ada.status).toContainText(/Connected · pod e2e-chat/);
 
-  await mkdir(ARTIFACTS, { recursive: true });
-  const shot = await ada.page.screenshot({ path: `${ARTIFACTS}chat-desktop.png`, fullPage: true });
+  await mkdir(ARTIFACTS_DIR, { recursive: true });
+  const shot = await ada.page.screenshot({ path: join(ARTIFACTS_DIR, "chat-desktop.png"), fullPage: true });
   await testInfo.attach("chat-desktop", { body: shot, contentType: "image/png" });
   await ada.page.emulateMedia({ colorScheme: "dark" });
-  const dark = await ada.page.screenshot({ path: `${ARTIFACTS}chat-dark.png` });
+  const dark = await ada.page.screenshot({ path: join(ARTIFACTS_DIR, "chat-dark.png") });
   await testInfo.attach("chat-dark", { body: dark, contentType: "image/png" });
   await bob.page.setViewportSize({ width: 390, height: 844 });
-  const phone = await bob.page.screenshot({ path: `${ARTIFACTS}chat-phone.png` });
+  const phone = await bob.page.screenshot({ path: join(ARTIFACTS_DIR, "chat-phone.png") });
   await testInfo.attach("chat-phone", { body: phone, contentType: "image/png" });
 });
 

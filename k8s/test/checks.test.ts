@@ -1,5 +1,5 @@
+import { ENV_NAMES } from "@chat/server/config";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ENV_NAMES } from "../../server/src/config.js";
 import { sessionPersistenceErrors, splitExperimental } from "./support/experimental.js";
 import { FieldChecker, schemaErrors } from "./support/models.js";
 import { type K8sObject, parseObjects } from "./support/objects.js";

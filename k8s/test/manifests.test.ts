@@ -1,7 +1,7 @@
+import { ENV_NAMES, loadConfig } from "@chat/server/config";
 import type { IDeployment } from "kubernetes-models/apps/v1";
 import type { ISecret } from "kubernetes-models/v1";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ENV_NAMES, loadConfig } from "../../server/src/config.js";
 import { splitExperimental } from "./support/experimental.js";
 import { FieldChecker, schemaErrors } from "./support/models.js";
 import { idOf } from "./support/objects.js";

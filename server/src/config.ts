@@ -93,6 +93,11 @@ export const envSchema = z
 
 export type Env = z.infer<typeof envSchema>;
 
+/** The name of every variable the server reads: code that sets one by name breaks when it is renamed. */
+export type ServerEnvName = keyof z.input<typeof envSchema>;
+/** An environment for a server process, as strings, keyed by the schema's names. */
+export type ServerEnv = Partial<Record<ServerEnvName, string>>;
+
 export interface Config extends Omit<Env, "SESSION_SECRET" | "MAX_CONNECTIONS_LOW_WATER"> {
   SESSION_SECRET: string;
   MAX_CONNECTIONS_LOW_WATER: number;

@@ -1,27 +1,29 @@
 import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import { type Managed, spawnManaged, stopProcess } from "./processes.js";
+import { loopbackLimits } from "./server-env.js";
 import { freePort, getJson, waitFor } from "./wait.js";
 
-/**
- * Test pods get loose abuse limits: every test client shares 127.0.0.1, and hundreds of them
- * would otherwise be one "flooding address". Tests of the limits pass their own values.
- */
-export const LOOSE_LIMITS: Record<string, string> = {
-  RATE_MESSAGES_PER_USER: "100000",
-  RATE_MESSAGES_PER_IP: "1000000",
-  RATE_JOINS_PER_USER: "100000",
-  RATE_CONNECTIONS_PER_IP: "1000000",
-};
-
 /** The one entry point every pod runs, here as in Docker, compose and k8s. */
-export const SERVER_ENTRY = fileURLToPath(new URL("../../server/dist/main.js", import.meta.url));
+export const SERVER_ENTRY = join(
+  dirname(createRequire(import.meta.url).resolve("@chat/server/package.json")),
+  "dist/main.js",
+);
 
 export interface PodOptions {
   name?: string;
   port?: number;
+  /** Over the defaults (LOG_LEVEL=warn, loopbackLimits()); PORT, ADMIN_PORT, HOST and POD_NAME are the pod's own. */
   env?: Record<string, string>;
-  /** Wait for /readyz to answer 200 (default true). */
+  /**
+   * The script node runs (default SERVER_ENTRY). Another server that speaks the same contract
+   * (PORT, ADMIN_PORT, a readiness path) can run as a pod too, e.g. the bench's reference servers.
+   */
+  entry?: string;
+  /** Readiness: this path on the admin port answering 200 (default /readyz, on the public port too). */
+  readyPath?: string;
+  /** Wait for readiness (default true). */
   waitReady?: boolean;
 }
 
@@ -42,17 +44,18 @@ export interface PodHandle {
 
 let counter = 0;
 
-/** Start `node server/dist/main.js` with env, like a pod. Requires `pnpm build` first. */
+/** Start `node server/dist/main.js` (or `entry`) with env, like a pod. Requires `pnpm build` first. */
 export async function startPod(opts: PodOptions = {}): Promise<PodHandle> {
-  if (!existsSync(SERVER_ENTRY)) throw new Error(`${SERVER_ENTRY} is missing: run 'pnpm build' first`);
+  const entry = opts.entry ?? SERVER_ENTRY;
+  if (!existsSync(entry)) throw new Error(`${entry} is missing: run 'pnpm build' first`);
   const port = opts.port ?? (await freePort());
   const adminPort = await freePort();
   const name = opts.name ?? `pod-${process.pid}-${++counter}`;
-  const proc = spawnManaged(process.execPath, [SERVER_ENTRY], {
+  const proc = spawnManaged(process.execPath, [entry], {
     env: {
       PATH: process.env.PATH ?? "",
       LOG_LEVEL: "warn",
-      ...LOOSE_LIMITS,
+      ...loopbackLimits(),
       ...opts.env,
       PORT: String(port),
       ADMIN_PORT: String(adminPort),
@@ -61,11 +64,13 @@ export async function startPod(opts: PodOptions = {}): Promise<PodHandle> {
     },
   });
   const url = `http://127.0.0.1:${port}`;
+  const adminUrl = `http://127.0.0.1:${adminPort}`;
+  const readyUrl = opts.readyPath ? `${adminUrl}${opts.readyPath}` : `${url}/readyz`;
   const pod: PodHandle = {
     name,
     port,
     url,
-    adminUrl: `http://127.0.0.1:${adminPort}`,
+    adminUrl,
     proc,
     exited: proc.exited,
     signal: (sig = "SIGTERM") => {
@@ -74,10 +79,10 @@ export async function startPod(opts: PodOptions = {}): Promise<PodHandle> {
     stop: (sig = "SIGTERM", graceMs = 30_000) => stopProcess(proc, sig, graceMs),
     waitReady: async (timeoutMs = 15_000) => {
       await waitFor(
-        `${name} /readyz`,
+        `${name} ${readyUrl}`,
         async () => {
           if (proc.child.exitCode !== null) throw new Error(`${name} exited early:\n${proc.output()}`);
-          return (await getJson(`${url}/readyz`)).status === 200;
+          return (await getJson(readyUrl)).status === 200;
         },
         { timeoutMs },
       );

@@ -8,7 +8,6 @@ export interface ConnectCmd {
   urls: string[];
   count: number;
   concurrency: number;
-  deflate?: boolean;
 }
 export interface ConnectResult {
   ok: number;
@@ -98,7 +97,7 @@ export interface ClientReport {
 export interface ChatReport {
   clients: ClientReport[];
   /** Per wall-clock second (epoch s): delivery delay histogram of this process' messages. */
-  timeline: Record<string, string>;
+  delayBySecond: Record<string, string>;
 }
 
 export type Command =

@@ -80,7 +80,6 @@ async function connect(c: ConnectCmd): Promise<ConnectResult> {
           url,
           auth: { name: `g${gen}${c.role}${base + i}` },
           timeoutMs: 15_000,
-          deflate: c.deflate ?? false,
           onEvent: onFrame,
         });
         list.push(sock);
@@ -188,7 +187,7 @@ let endpoints: string[] = [];
 let rr = 0;
 const chatClients: ChatClient[] = [];
 let chatTimer: NodeJS.Timeout | undefined;
-const timeline = new Map<number, Histogram>();
+const delayBySecond = new Map<number, Histogram>();
 const pickUrl = () => endpoints[rr++ % endpoints.length] as string;
 
 async function chatStart(c: ChatStartCmd) {
@@ -203,10 +202,10 @@ async function chatStart(c: ChatStartCmd) {
       pickUrl,
       onDelay: (ms) => {
         const second = Math.floor(Date.now() / 1000);
-        let h = timeline.get(second);
+        let h = delayBySecond.get(second);
         if (!h) {
           h = newHistogram();
-          timeline.set(second, h);
+          delayBySecond.set(second, h);
         }
         recordMs(h, ms);
       },
@@ -252,8 +251,8 @@ async function chatSettle(timeoutMs: number) {
 
 function chatReport(): ChatReport {
   const encoded: Record<string, string> = {};
-  for (const [second, h] of timeline) encoded[String(second)] = encodeHistogram(h);
-  return { clients: chatClients.map((c) => c.report()), timeline: encoded };
+  for (const [second, h] of delayBySecond) encoded[String(second)] = encodeHistogram(h);
+  return { clients: chatClients.map((c) => c.report()), delayBySecond: encoded };
 }
 
 // -- IPC --------------------------------------------------------------------------------------

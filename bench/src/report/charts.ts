@@ -1,6 +1,6 @@
+import { lineChart } from "@chat/rig";
 import type { FanoutResult } from "../scenarios/fanout.js";
 import type { RolloutResult } from "../scenarios/rollout.js";
-import { lineChart } from "./svg.js";
 
 const COLORS: Record<string, string> = { ours: "#1f6feb", stock: "#d1242f", ceiling: "#2da44e" };
 
@@ -35,14 +35,14 @@ export function rolloutChart(r: RolloutResult): string {
     logY: true,
     markers,
     series: [
-      { name: "p50", color: COLORS[r.target] ?? "#555", points: r.timeline.map((p) => ({ x: p.t, y: p.p50 })) },
+      { name: "p50", color: COLORS[r.target] ?? "#555", points: r.delayBySecond.map((p) => ({ x: p.t, y: p.p50 })) },
       {
         name: "p99",
         color: COLORS[r.target] ?? "#555",
         dashed: true,
-        points: r.timeline.map((p) => ({ x: p.t, y: p.p99 })),
+        points: r.delayBySecond.map((p) => ({ x: p.t, y: p.p99 })),
       },
-      { name: "max", color: "#999", points: r.timeline.map((p) => ({ x: p.t, y: p.max })) },
+      { name: "max", color: "#999", points: r.delayBySecond.map((p) => ({ x: p.t, y: p.max })) },
     ],
   });
 }

@@ -1,7 +1,6 @@
 import type { CapacityRow } from "../scenarios/capacity.js";
 import type { FanoutResult } from "../scenarios/fanout.js";
 import type { RolloutResult } from "../scenarios/rollout.js";
-import type { TuningRow } from "../scenarios/tuning.js";
 
 export function table(head: string[], rows: (string | number)[][]): string {
   const cells = [head, ...rows.map((r) => r.map(String))];
@@ -182,13 +181,6 @@ export function rolloutTable(results: RolloutResult[]): string {
       r.handovers,
       r.reconnects,
     ]),
-  );
-}
-
-export function tuningTable(rows: TuningRow[]): string {
-  return table(
-    ["tuning", "target", "metric", "without", "with", "effect", "note"],
-    rows.map((r) => [r.tuning, r.target, r.metric, r.without, r.with, r.effect, r.note]),
   );
 }
 

@@ -66,7 +66,7 @@ async function quiet(gens: GenPool, field: "otherEvents" | "received", maxMs: nu
 export async function fanout(
   kind: Kind,
   profile: Profile,
-  opts: { variant?: string; cluster?: Partial<ClusterOptions>; rates?: number[]; deflate?: boolean } = {},
+  opts: { variant?: string; cluster?: Partial<ClusterOptions>; rates?: number[] } = {},
 ): Promise<FanoutResult> {
   const f = profile.fanout;
   const variant = opts.variant ?? "default";
@@ -84,7 +84,6 @@ export async function fanout(
         urls,
         count: share(f.subscribers, gens.size, i),
         concurrency: 25,
-        deflate: opts.deflate,
       }));
       const senders = await gens.all<ConnectResult>({
         cmd: "connect",
@@ -92,7 +91,6 @@ export async function fanout(
         urls,
         count: f.sendersPerGen,
         concurrency: 2,
-        deflate: opts.deflate,
       });
       const connectFailed = [...subs, ...senders].reduce((n, r) => n + r.failed, 0);
       if (connectFailed > 0) throw new Error(`${label}: ${connectFailed} connections failed: ${subs[0]?.errors[0]}`);

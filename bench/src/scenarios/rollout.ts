@@ -1,26 +1,24 @@
-import { FAST, mergeOverrides } from "../../../e2e/rig/overrides.js";
-import { type Rig, startRig } from "../../../e2e/rig/rig.js";
-import type { TimelineEvent } from "../../../e2e/rig/timeline.js";
+import { type ClusterEvent, FAST, mergeOverrides, type Rig, startRig } from "@chat/rig";
 import { meterFor, progress, round, share, sleep, withGenerators } from "../common.js";
 import { decodeHistogram, type LatencySummary, newHistogram, summarize } from "../gen/hist.js";
 import type { ChatReport, ClientReport, Kind } from "../gen/messages.js";
 import type { GenPool } from "../gen/pool.js";
-import { CpuMeter, findRedisPid } from "../procstat.js";
+import { CpuMeter } from "../procstat.js";
 import type { Profile } from "../profiles.js";
 import { OUR_BENCH_ENV, type Pod, startCluster } from "../targets.js";
 
 /**
- * How the pods are replaced. `rig`: the e2e rig (`e2e/rig`): clients connect through its HAProxy
- * ingress (cookie affinity) and `rig.rollout()` runs the Kubernetes RollingUpdate from the
- * manifests (maxSurge/maxUnavailable, readiness-gated, preStop `/drain?delay_ms`, SIGTERM, SIGKILL
- * at the grace period). `direct`: the bench's own minimal sequence on testkit pods, clients
- * talking to the pods directly (the like-for-like path for ours vs stock, and for patched copies
- * of the server, which the rig cannot run: it always starts `server/dist/main.js`).
+ * How the pods are replaced. `rig`: the local cluster rig (`@chat/rig`): clients connect through
+ * its HAProxy ingress (cookie affinity) and `rig.rollout()` runs the Kubernetes RollingUpdate from
+ * the manifests (maxSurge/maxUnavailable, readiness-gated, preStop `/drain?delay_ms`, SIGTERM,
+ * SIGKILL at the grace period). `direct`: the bench's own minimal sequence on testkit pods, clients
+ * talking to the pods directly (the like-for-like path for ours vs stock; the rig runs the
+ * manifests' server only).
  */
 export type RolloutVia = "direct" | "rig";
 
-/** The default: the rig for ours (unless a patched entry is measured), direct for stock. */
-export const defaultVia = (kind: Kind, entry?: string): RolloutVia => (kind === "ours" && !entry ? "rig" : "direct");
+/** The default: the rig for ours, direct for stock. */
+export const defaultVia = (kind: Kind): RolloutVia => (kind === "ours" ? "rig" : "direct");
 
 export interface RolloutEvent {
   /** Seconds since the clients started sending. */
@@ -28,7 +26,8 @@ export interface RolloutEvent {
   what: string;
 }
 
-export interface TimelinePoint {
+/** Delivery delay over one wall-clock second of the run. */
+export interface DelaySecond {
   t: number;
   count: number;
   p50: number;
@@ -42,10 +41,10 @@ export interface RolloutResult {
   rooms: number;
   pods: number;
   ratePerS: number;
-  /** How the pods were replaced: the e2e rig, or the bench's own minimal sequence. */
+  /** How the pods were replaced: the rig, or the bench's own minimal sequence. */
   via: RolloutVia;
   method: string;
-  /** Rig only: where its pod, HAProxy and Redis logs and timeline.json went. */
+  /** Rig only: where its pod, HAProxy and Redis logs and its cluster log went. */
   rigLogDir?: string;
   /** Clients that got an affinity cookie from the ingress (and sent it back on later connects). */
   clientsWithCookie: number;
@@ -70,7 +69,8 @@ export interface RolloutResult {
   handovers: number;
   reconnects: number;
   events: RolloutEvent[];
-  timeline: TimelinePoint[];
+  /** Delivery delay per second, from the start of sending. */
+  delayBySecond: DelaySecond[];
   serverCpuS: number;
   machineBusy: number;
   errorsSample: string[];
@@ -130,16 +130,11 @@ interface Setup {
   stop(): Promise<void>;
 }
 
-export async function rollout(
-  kind: Kind,
-  profile: Profile,
-  opts: { entry?: string; variant?: string; via?: RolloutVia } = {},
-): Promise<RolloutResult> {
-  const via = opts.via ?? defaultVia(kind, opts.entry);
-  if (via === "rig" && (kind !== "ours" || opts.entry))
-    throw new Error(`rollout via the rig runs server/dist only (ours, no patched entry); got ${kind}`);
-  const label = `rollout ${kind}${opts.variant ? `/${opts.variant}` : ""}${via === "rig" ? " via rig" : ""}`;
-  const setup = via === "rig" ? await rigSetup(profile, label) : await directSetup(kind, profile, label, opts.entry);
+export async function rollout(kind: Kind, profile: Profile, opts: { via?: RolloutVia } = {}): Promise<RolloutResult> {
+  const via = opts.via ?? defaultVia(kind);
+  if (via === "rig" && kind !== "ours") throw new Error(`rollout via the rig runs our server only; got ${kind}`);
+  const label = `rollout ${kind}${via === "rig" ? " via rig" : ""}`;
+  const setup = via === "rig" ? await rigSetup(profile, label) : await directSetup(kind, profile, label);
   try {
     return await run(kind, profile, label, setup);
   } finally {
@@ -148,7 +143,7 @@ export async function rollout(
   }
 }
 
-async function directSetup(kind: Kind, profile: Profile, label: string, entry?: string): Promise<Setup> {
+async function directSetup(kind: Kind, profile: Profile, label: string): Promise<Setup> {
   const r = profile.rollout;
   progress(`${label}: starting redis + ${r.pods} pods`);
   const env: Record<string, string> =
@@ -159,7 +154,7 @@ async function directSetup(kind: Kind, profile: Profile, label: string, entry?: 
           SHUTDOWN_TIMEOUT_MS: String(r.drainWindowMs + r.handoverTimeoutMs + 5000),
         }
       : {};
-  const cluster = await startCluster(kind, { pods: r.pods, env, ...(entry ? { entry } : {}) });
+  const cluster = await startCluster(kind, { pods: r.pods, env });
   let endpoints = cluster.pods.map((p) => p.url);
   return {
     via: "direct",
@@ -191,7 +186,7 @@ async function directSetup(kind: Kind, profile: Profile, label: string, entry?: 
 }
 
 /** Rig events drawn on the chart, as `<event> <pod's last 5 chars>`. */
-const RIG_MARKERS = new Set<TimelineEvent["type"]>(["pod-ready", "prestop", "sigterm", "killed", "pod-exited"]);
+const RIG_MARKERS = new Set<ClusterEvent["type"]>(["pod-ready", "prestop", "sigterm", "killed", "pod-exited"]);
 
 async function rigSetup(profile: Profile, label: string): Promise<Setup> {
   const r = profile.rollout;
@@ -199,7 +194,7 @@ async function rigSetup(profile: Profile, label: string): Promise<Setup> {
   // FAST's clock (probes x0.1, minReadySeconds 1, preStop /drain?delay_ms=500), with the profile's
   // drain window and handover timeout (the same as the direct sequence's), a grace period that
   // covers preStop + SHUTDOWN_TIMEOUT_MS (the rig checks it), and the bench's raised abuse limits:
-  // every client comes from 127.0.0.1. All of it is listed in the rig's timeline as overrides.
+  // every client comes from 127.0.0.1. All of it is listed in the rig's cluster log as overrides.
   const shutdownMs = r.drainWindowMs + r.handoverTimeoutMs + 5000;
   const preStopMs = FAST.preStopDelayMs ?? 500;
   const rig: Rig = await startRig({
@@ -214,41 +209,29 @@ async function rigSetup(profile: Profile, label: string): Promise<Setup> {
       },
     }),
   });
-  // Pod pids from the timeline (a pod that exits keeps its CPU in the meter); Redis from its port.
-  const pids = new Map<string, number>();
-  const notePid = (e: TimelineEvent) => {
-    const pid = e.detail?.pid;
-    if (e.type === "pod-started" && e.pod && typeof pid === "number") pids.set(e.pod, pid);
-  };
-  for (const e of rig.timeline.events) notePid(e);
-  const offPids = rig.timeline.on(notePid);
-  const redisUrl = rig.timeline.events.find((e) => e.type === "rig-started")?.detail?.redis;
-  const redisPid = typeof redisUrl === "string" ? findRedisPid(Number(new URL(redisUrl).port)) : undefined;
   const m = rig.model;
   return {
     via: "rig",
     method:
-      `e2e rig: HAProxy ingress (cookie affinity) + rig.rollout() from the manifests (maxSurge ${m.maxSurge}, ` +
+      `rig: HAProxy ingress (cookie affinity) + rig.rollout() from the manifests (maxSurge ${m.maxSurge}, ` +
       `maxUnavailable ${m.maxUnavailable}, minReadySeconds ${m.minReadyMs / 1000}, preStop ${m.preStop?.path ?? "none"}, ` +
       `grace ${m.graceMs / 1000} s)`,
     urls: [rig.url],
     rigLogDir: rig.logDir,
+    // The pods that run now (an exited pod keeps what it used in the meter's earlier samples).
     meter: (gens) =>
       new CpuMeter(() => {
-        const live = new Set(rig.pods().map((p) => p.name));
+        const redisPid = rig.redisPid();
         return {
-          server: [...pids].filter(([name]) => live.has(name)).map(([, pid]) => pid),
-          redis: redisPid ? [redisPid] : [],
+          server: rig.pods().flatMap((p) => (p.pid === undefined ? [] : [p.pid])),
+          redis: redisPid === undefined ? [] : [redisPid],
           generators: gens.pids,
         };
       }),
-    stop: async () => {
-      offPids();
-      await rig.stop();
-    },
+    stop: () => rig.stop(),
     replace: async (mark) => {
       const short = (pod: string | undefined) => (pod ?? "?").slice(-5);
-      const off = rig.timeline.on((e) => {
+      const off = rig.log.on((e) => {
         if (RIG_MARKERS.has(e.type)) mark(`${e.type} ${short(e.pod)}`, e.t);
       });
       try {
@@ -307,7 +290,7 @@ async function run(kind: Kind, profile: Profile, label: string, setup: Setup): P
     // Delivery delay per wall-clock second, merged over generators.
     const perSecond = new Map<number, ReturnType<typeof newHistogram>>();
     for (const rep of reports) {
-      for (const [second, enc] of Object.entries(rep.timeline)) {
+      for (const [second, enc] of Object.entries(rep.delayBySecond)) {
         const h = perSecond.get(Number(second)) ?? newHistogram();
         h.add(decodeHistogram(enc));
         perSecond.set(Number(second), h);
@@ -324,7 +307,7 @@ async function run(kind: Kind, profile: Profile, label: string, setup: Setup): P
       }
       return summarize(h);
     };
-    const timeline: TimelinePoint[] = [...perSecond.entries()]
+    const delayBySecond: DelaySecond[] = [...perSecond.entries()]
       .sort((a, b) => a[0] - b[0])
       .map(([second, h]) => {
         const s = summarize(h);
@@ -367,7 +350,7 @@ async function run(kind: Kind, profile: Profile, label: string, setup: Setup): P
       handovers: clients.reduce((n, c) => n + c.handovers, 0),
       reconnects: clients.reduce((n, c) => n + c.gaps.length, 0),
       events,
-      timeline,
+      delayBySecond,
       serverCpuS: round(cpu.cpu.server ?? 0),
       machineBusy: round(cpu.machineBusy),
       errorsSample: clients.flatMap((c) => c.errors).slice(0, 8),

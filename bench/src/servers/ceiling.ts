@@ -5,8 +5,7 @@
  * process publishes the ready-made text once; every process (itself included) turns it into one
  * WebSocket frame (WebSocket.Sender.frame, as socket.io-adapter does) and writes that same frame to
  * each local socket of the room. No validation, no storage, no ids beyond a counter.
- * Env: PORT, ADMIN_PORT, REDIS_URL; ENCODE_PER_SOCKET=1 sends the string with ws.send() per socket
- * instead (the cost of encoding per recipient).
+ * Env: PORT, ADMIN_PORT, REDIS_URL.
  */
 import { createServer } from "node:http";
 import { Redis } from "ioredis";
@@ -16,7 +15,6 @@ import { adminServer } from "./admin.js";
 
 const port = Number(process.env.PORT ?? 0);
 const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
-const perSocket = process.env.ENCODE_PER_SOCKET === "1";
 
 const pub = new Redis(redisUrl);
 const sub = new Redis(redisUrl);
@@ -31,11 +29,6 @@ type InternalWs = WebSocket & { _sender: { sendFrame(list: Buffer[], cb?: () => 
 sub.on("messageBuffer", (channel: Buffer, payload: Buffer) => {
   const members = rooms.get(channel.toString());
   if (!members) return;
-  if (perSocket) {
-    const text = payload.toString();
-    for (const ws of members) ws.send(text);
-    return;
-  }
   const frame = Sender.frame(payload, { fin: true, rsv1: false, opcode: 1, mask: false, readOnly: true });
   for (const ws of members) (ws as InternalWs)._sender.sendFrame(frame);
 });

@@ -2,8 +2,7 @@
  * "stock": the chat the Socket.IO docs describe. Default server options, the sharded Redis
  * adapter on ioredis (the same adapter and mode as our server, for a like-for-like comparison),
  * a plain broadcast handler with an ack, no persistence, no validation, no drain: SIGTERM calls
- * io.close() and exits. Env: PORT, ADMIN_PORT, REDIS_URL; tuning switches for the bench:
- * PER_MESSAGE_DEFLATE=1, FREE_REQUEST=1 (drop the handshake request kept by engine.io).
+ * io.close() and exits. Env: PORT, ADMIN_PORT, REDIS_URL.
  */
 import { createServer } from "node:http";
 import { createShardedAdapter } from "@socket.io/redis-adapter";
@@ -19,14 +18,7 @@ const subClient = pubClient.duplicate();
 const httpServer = createServer();
 const io = new Server(httpServer, {
   adapter: createShardedAdapter(pubClient, subClient),
-  ...(process.env.PER_MESSAGE_DEFLATE === "1" ? { perMessageDeflate: { threshold: 0 } } : {}),
 });
-
-if (process.env.FREE_REQUEST === "1") {
-  io.engine.on("connection", (raw: { request: unknown }) => {
-    raw.request = null;
-  });
-}
 
 io.on("connection", (socket) => {
   const name = String((socket.handshake.auth as { name?: unknown }).name ?? "guest");

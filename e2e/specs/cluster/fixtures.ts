@@ -7,7 +7,8 @@
  * the test's output directory (test-results/...), next to Playwright's trace.
  */
 import { type BrowserContext, test as base, expect } from "@playwright/test";
-import { type ClusterDriver, driverFromEnv } from "../../drivers/driver.js";
+import type { ClusterDriver } from "../../drivers/driver.js";
+import { driverFromEnv } from "../../drivers/select-driver.js";
 import { ChatPage } from "../../support/chat-page.js";
 
 export { expect };

@@ -1,8 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type ClientTrack, renderChart } from "../../rig/chart.js";
-import { ARTIFACTS_DIR } from "../../rig/rig.js";
-import type { Timeline } from "../../rig/timeline.js";
+import { type ClientTrack, type ClusterLog, renderChart } from "@chat/rig";
+import { ARTIFACTS_DIR } from "../../support/artifacts.js";
 import { expect, expectSameCompleteTranscript, keepTalking, type Person, test } from "./fixtures.js";
 
 const OUT = join(ARTIFACTS_DIR, "cluster-rollout");
@@ -50,15 +49,15 @@ test("every pod is replaced while four people keep typing: one complete transcri
     });
   }
 
-  // The evidence: what every browser saw, on the cluster's own timeline, as JSON and as a chart.
-  const tracks = await recordPeople(people, cluster.timeline);
+  // The evidence: what every browser saw, on the cluster's own log, as JSON and as a chart.
+  const tracks = await recordPeople(people, cluster.log);
   mkdirSync(OUT, { recursive: true });
   const summary = { target: cluster.target, rolloutMs: Date.now() - rolloutStart, people: report };
   writeFileSync(join(OUT, "report.json"), JSON.stringify(summary, null, 1));
-  writeFileSync(join(OUT, "timeline.json"), JSON.stringify(cluster.timeline, null, 1));
+  writeFileSync(join(OUT, "timeline.json"), JSON.stringify(cluster.log, null, 1));
   const chart = renderChart({
     title: `Rolling update of every pod while 4 browsers type (${cluster.target})`,
-    events: cluster.timeline.events,
+    events: cluster.log.events,
     clients: tracks,
     from: start - 500,
     to: Date.now(),
@@ -71,25 +70,25 @@ test("every pod is replaced while four people keep typing: one complete transcri
   );
 });
 
-/** Add each browser's sends and connection changes to the cluster timeline; return chart tracks. */
-async function recordPeople(people: Person[], timeline: Timeline): Promise<ClientTrack[]> {
+/** Add each browser's sends and connection changes to the cluster log; return chart tracks. */
+async function recordPeople(people: Person[], cluster: ClusterLog): Promise<ClientTrack[]> {
   const tracks: ClientTrack[] = [];
   for (const p of people) {
-    const log = await p.log();
+    const page = await p.log();
     const down: [number, number][] = [];
     let since: number | undefined;
-    for (const s of log.status) {
+    for (const s of page.status) {
       if (s.state === "connected") {
         if (since !== undefined) down.push([since, s.t]);
         since = undefined;
-        timeline.insert({ t: s.t, type: "client-connected", client: p.name, detail: { pod: s.pod } });
-      } else if (since === undefined && log.status.some((x) => x.state === "connected" && x.t < s.t)) {
+        cluster.insert({ t: s.t, type: "client-connected", client: p.name, detail: { pod: s.pod } });
+      } else if (since === undefined && page.status.some((x) => x.state === "connected" && x.t < s.t)) {
         since = s.t;
-        timeline.insert({ t: s.t, type: "client-disconnected", client: p.name, detail: { state: s.state } });
+        cluster.insert({ t: s.t, type: "client-disconnected", client: p.name, detail: { state: s.state } });
       }
     }
     if (since !== undefined) down.push([since, Date.now()]);
-    for (const s of p.sent) timeline.insert({ t: s.t, type: "client-send", client: p.name, detail: { text: s.text } });
+    for (const s of p.sent) cluster.insert({ t: s.t, type: "client-send", client: p.name, detail: { text: s.text } });
     const status = await p.status();
     tracks.push({
       name: p.name,

@@ -1,4 +1,4 @@
-import { LOOSE_LIMITS } from "@chat/testkit";
+import { loopbackLimits } from "@chat/testkit";
 import { type App, createApp } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
 import { createDeps } from "../../src/deps.js";
@@ -21,7 +21,7 @@ export async function startNodes(count: number, env: Record<string, string> = {}
       POD_NAME: `node-${i}`,
       LOG_LEVEL: "silent",
       SESSION_SECRET: "integration-test-secret-0123456789",
-      ...LOOSE_LIMITS,
+      ...loopbackLimits(),
       ...env,
     });
     const app = createApp(createDeps(config, createLogger(config)));

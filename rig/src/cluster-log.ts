@@ -5,7 +5,7 @@
  * same clock as every process on this machine, browsers included.
  */
 
-export type EventType =
+export type ClusterEventType =
   // Rig and operations
   | "rig-started"
   | "rig-stopped"
@@ -39,10 +39,10 @@ export type EventType =
   | "client-connected"
   | "client-note";
 
-export interface TimelineEvent {
+export interface ClusterEvent {
   /** Epoch ms. */
   t: number;
-  type: EventType;
+  type: ClusterEventType;
   pod?: string;
   /** A browser or bot, for client events. */
   client?: string;
@@ -50,22 +50,22 @@ export interface TimelineEvent {
   detail?: Record<string, unknown>;
 }
 
-type Listener = (e: TimelineEvent) => void;
+type Listener = (e: ClusterEvent) => void;
 
-export class Timeline {
-  readonly events: TimelineEvent[] = [];
+export class ClusterLog {
+  readonly events: ClusterEvent[] = [];
   readonly startedAt = Date.now();
   private readonly listeners = new Set<Listener>();
 
-  add(type: EventType, fields: Omit<TimelineEvent, "t" | "type"> = {}): TimelineEvent {
-    const e: TimelineEvent = { t: Date.now(), type, ...fields };
+  add(type: ClusterEventType, fields: Omit<ClusterEvent, "t" | "type"> = {}): ClusterEvent {
+    const e: ClusterEvent = { t: Date.now(), type, ...fields };
     this.events.push(e);
     for (const l of this.listeners) l(e);
     return e;
   }
 
   /** Record something that happened elsewhere at time `e.t` (a browser's log, read afterwards). */
-  insert(e: TimelineEvent) {
+  insert(e: ClusterEvent) {
     let at = this.events.length;
     while (at > 0 && (this.events[at - 1]?.t ?? 0) > e.t) at--;
     this.events.splice(at, 0, e);
@@ -78,7 +78,7 @@ export class Timeline {
   }
 
   /** Events since `t` (inclusive) of the given types (all types when none given). */
-  since(t: number, ...types: EventType[]): TimelineEvent[] {
+  since(t: number, ...types: ClusterEventType[]): ClusterEvent[] {
     return this.events.filter((e) => e.t >= t && (types.length === 0 || types.includes(e.type)));
   }
 
@@ -86,10 +86,10 @@ export class Timeline {
    * The first event (already recorded at or after `after`, or yet to come) that matches, within
    * a bounded time. Event-driven: no polling.
    */
-  waitFor(what: string, match: (e: TimelineEvent) => boolean, { after = 0, timeoutMs = 30_000 } = {}) {
+  waitFor(what: string, match: (e: ClusterEvent) => boolean, { after = 0, timeoutMs = 30_000 } = {}) {
     const seen = this.events.find((e) => e.t >= after && match(e));
     if (seen) return Promise.resolve(seen);
-    return new Promise<TimelineEvent>((resolve, reject) => {
+    return new Promise<ClusterEvent>((resolve, reject) => {
       const timer = setTimeout(() => {
         off();
         reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
@@ -109,7 +109,7 @@ export class Timeline {
 }
 
 /** One line per event, for logs and the CLI: `+12.345s pod-ready chat-6c9f7d8b4-x2kqz`. */
-export function formatEvent(e: TimelineEvent, origin: number): string {
+export function formatEvent(e: ClusterEvent, origin: number): string {
   const at = `+${((e.t - origin) / 1000).toFixed(3)}s`.padStart(10);
   const who = e.pod ?? e.client ?? "";
   const detail = e.detail && Object.keys(e.detail).length > 0 ? ` ${JSON.stringify(e.detail)}` : "";

@@ -1,10 +1,11 @@
 /**
- * A timeline chart as a standalone SVG (no dependencies): one bar per pod (starting, ready,
+ * The cluster log as a standalone SVG chart (no dependencies): one bar per pod (starting, ready,
  * unready, terminating; a thin line below while it is in the ingress's endpoints; marks for
  * preStop, SIGTERM and SIGKILL), Redis outages, operations as shaded bands, one row per client
  * (message sends as ticks, disconnected time in red), and sampled series (e.g. bots connected).
  */
-import type { TimelineEvent } from "./timeline.js";
+import type { ClusterEvent } from "./cluster-log.js";
+import { esc, svgDocument } from "./svg.js";
 
 export interface Series {
   label: string;
@@ -25,7 +26,7 @@ export interface ClientTrack {
 
 export interface ChartInput {
   title: string;
-  events: TimelineEvent[];
+  events: ClusterEvent[];
   clients?: ClientTrack[];
   series?: Series[];
   from?: number;
@@ -51,8 +52,6 @@ const LABEL = 250;
 const RIGHT = 30;
 const ROW = 24;
 const BAR = 12;
-
-const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 
 type PodState = "starting" | "ready" | "unready" | "terminating";
 
@@ -228,19 +227,14 @@ export function renderChart(input: ChartInput): string {
   const marks = `<text x="12" y="${y + 26}" font-size="11" fill="${COLORS.axis}">▲ preStop hook   | SIGTERM   ✕ SIGKILL   (times: seconds from the start of the chart)</text>`;
   const height = y + 40;
 
-  return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${height}" viewBox="0 0 ${W} ${height}" font-family="system-ui, sans-serif" font-size="12" fill="${COLORS.text}">`,
-    `<rect width="100%" height="100%" fill="#ffffff"/>`,
-    `<text x="12" y="20" font-size="15" font-weight="600">${esc(input.title)}</text>`,
+  return svgDocument({ width: W, height, title: input.title, fontSize: 12 }, [
     ...bands,
     ...axis,
     ...bandLabels,
     ...rows,
     legend,
     marks,
-    "</svg>",
-    "",
-  ].join("\n");
+  ]);
 }
 
 const bar = (a: number, b: number, y: number, color: string, title: string) =>
@@ -249,7 +243,7 @@ const bar = (a: number, b: number, y: number, color: string, title: string) =>
 const routedLine = (a: number, b: number, y: number) =>
   `<rect x="${a.toFixed(1)}" y="${y + 18}" width="${Math.max(1, b - a).toFixed(1)}" height="3" fill="${COLORS.routed}"/>`;
 
-function marker(e: TimelineEvent, px: number, y: number): string | undefined {
+function marker(e: ClusterEvent, px: number, y: number): string | undefined {
   const title = `<title>${esc(`${e.type} ${JSON.stringify(e.detail ?? {})}`)}</title>`;
   if (e.type === "prestop")
     return `<path d="M${px - 4} ${y + 2} L${px + 4} ${y + 2} L${px} ${y - 4} Z" fill="${COLORS.text}">${title}</path>`;

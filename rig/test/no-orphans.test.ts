@@ -3,17 +3,9 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { waitFor } from "@chat/testkit";
 import { afterEach, describe, expect, it } from "vitest";
-import { reapOrphans } from "./reaper.js";
+import { alive, reapOrphans } from "../src/reaper.js";
 
-const CHILD = fileURLToPath(new URL("./testing/rig-child.ts", import.meta.url));
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+const CHILD = fileURLToPath(new URL("./rig-child.ts", import.meta.url));
 
 let child: ChildProcess | undefined;
 afterEach(() => {

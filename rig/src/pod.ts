@@ -7,25 +7,32 @@
 import { createWriteStream } from "node:fs";
 import { join } from "node:path";
 import { freePort, type Managed, SERVER_ENTRY, spawnManaged } from "@chat/testkit";
+import type { ClusterLog } from "./cluster-log.js";
 import type { DeploymentModel, PodPort, ProbeModel } from "./manifest.js";
 import { track } from "./reaper.js";
-import type { Timeline } from "./timeline.js";
 
-export type Phase = "starting" | "running" | "terminating" | "exited";
+export type PodPhase = "starting" | "running" | "terminating" | "exited";
+
+/** What a pod's container runs: the image's entry command, its arguments and its environment. */
+export interface PodProcess {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+}
 
 export interface PodContext {
   model: DeploymentModel;
   /** The rig's redis-server, in place of the manifest's in-cluster address. */
   redisUrl: string;
   logDir: string;
-  timeline: Timeline;
+  log: ClusterLog;
   /** Called on every state change the controllers care about. */
   onChange: (pod: RigPod) => void;
 }
 
 export class RigPod {
   readonly createdAt = Date.now();
-  phase: Phase = "starting";
+  phase: PodPhase = "starting";
   /** The startup probe has passed (or there is none). */
   started = false;
   ready = false;
@@ -37,6 +44,9 @@ export class RigPod {
   connections: number | undefined;
   publicPort = 0;
   adminPort = 0;
+  /** Set once the process is spawned. */
+  pid: number | undefined;
+  process: PodProcess | undefined;
   /** Resolves with the exit code (or signal) once the process is gone. */
   readonly exited: Promise<number | string>;
   private resolveExited!: (code: number | string) => void;
@@ -51,7 +61,7 @@ export class RigPod {
     this.exited = new Promise((resolve) => {
       this.resolveExited = resolve;
     });
-    ctx.timeline.add("pod-created", { pod: name, detail: { revision } });
+    ctx.log.add("pod-created", { pod: name, detail: { revision } });
   }
 
   get url() {
@@ -82,7 +92,7 @@ export class RigPod {
   }
 
   async start(): Promise<void> {
-    const { model, redisUrl, logDir, timeline } = this.ctx;
+    const { model, redisUrl, logDir, log } = this.ctx;
     this.publicPort = await freePort();
     this.adminPort = await freePort();
     if (this.deleting) return; // deleted before it got to run
@@ -93,9 +103,9 @@ export class RigPod {
     const fromFields = Object.fromEntries(
       Object.entries(model.fieldEnv).map(([k, path]) => [k, fieldValues[path] ?? ""]),
     );
-    const proc = spawnManaged(process.execPath, [SERVER_ENTRY], {
-      // Own process group: a Ctrl-C in the terminal reaches the rig, which terminates pods in order.
-      detached: true,
+    const spec: PodProcess = {
+      command: process.execPath,
+      args: [SERVER_ENTRY],
       env: {
         PATH: process.env.PATH ?? "",
         ...model.env,
@@ -106,16 +116,20 @@ export class RigPod {
         PORT: String(this.publicPort),
         ADMIN_PORT: String(this.adminPort),
       },
-    });
+    };
+    // Own process group: a Ctrl-C in the terminal reaches the rig, which terminates pods in order.
+    const proc = spawnManaged(spec.command, spec.args, { detached: true, env: spec.env });
     this.proc = proc;
+    this.process = spec;
+    this.pid = proc.child.pid;
     track(proc, `pod ${this.name}`, SERVER_ENTRY);
-    const log = createWriteStream(join(logDir, `${this.name}.log`));
+    const logFile = createWriteStream(join(logDir, `${this.name}.log`));
     // Two streams into one file: neither may end it; the process's exit does.
-    proc.child.stdout?.pipe(log, { end: false });
-    proc.child.stderr?.pipe(log, { end: false });
-    proc.child.once("close", () => log.end());
+    proc.child.stdout?.pipe(logFile, { end: false });
+    proc.child.stderr?.pipe(logFile, { end: false });
+    proc.child.once("close", () => logFile.end());
     this.phase = "running";
-    timeline.add("pod-started", {
+    log.add("pod-started", {
       pod: this.name,
       detail: { pid: proc.child.pid, port: this.publicPort, adminPort: this.adminPort },
     });
@@ -123,7 +137,7 @@ export class RigPod {
       this.phase = "exited";
       this.exitCode = code;
       this.ready = false;
-      timeline.add("pod-exited", {
+      log.add("pod-exited", {
         pod: this.name,
         detail: { code, expected: this.deleting, ...(this.deleting ? {} : { output: proc.output().slice(-2000) }) },
       });
@@ -148,7 +162,7 @@ export class RigPod {
   kill(reason: string) {
     this.deleting = true;
     if (this.phase !== "exited") {
-      this.ctx.timeline.add("killed", { pod: this.name, detail: { reason, signal: "SIGKILL" } });
+      this.ctx.log.add("killed", { pod: this.name, detail: { reason, signal: "SIGKILL" } });
       this.proc?.child.kill("SIGKILL");
     }
     if (!this.proc) this.markNeverStarted();
@@ -156,39 +170,39 @@ export class RigPod {
   }
 
   private async runTermination(reason: string) {
-    const { model, timeline } = this.ctx;
+    const { model, log } = this.ctx;
     const t0 = Date.now();
     const deadline = t0 + model.graceMs;
     this.deleting = true;
     if (this.phase !== "exited") this.phase = "terminating";
-    timeline.add("pod-terminating", { pod: this.name, detail: { reason, gracePeriodMs: model.graceMs } });
+    log.add("pod-terminating", { pod: this.name, detail: { reason, gracePeriodMs: model.graceMs } });
     this.ctx.onChange(this);
     if (!this.proc) return this.markNeverStarted();
 
     const killer = setTimeout(
       () => {
         if (this.phase === "exited") return;
-        timeline.add("killed", { pod: this.name, detail: { reason: "grace period over", signal: "SIGKILL" } });
+        log.add("killed", { pod: this.name, detail: { reason: "grace period over", signal: "SIGKILL" } });
         this.proc?.child.kill("SIGKILL");
       },
       Math.max(0, deadline - Date.now()),
     );
     if (model.preStop && this.phase !== "exited") {
       const url = `${this.portUrl(model.preStop.port)}${model.preStop.path}`;
-      timeline.add("prestop", { pod: this.name, detail: { url: model.preStop.path } });
+      log.add("prestop", { pod: this.name, detail: { url: model.preStop.path } });
       try {
         const res = await fetch(url, { signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())) });
         await res.text();
-        timeline.add("prestop-done", { pod: this.name, detail: { status: res.status, ms: Date.now() - t0 } });
+        log.add("prestop-done", { pod: this.name, detail: { status: res.status, ms: Date.now() - t0 } });
       } catch (err) {
-        timeline.add("prestop-done", {
+        log.add("prestop-done", {
           pod: this.name,
           detail: { error: (err as Error).message, ms: Date.now() - t0 },
         });
       }
     }
     if (this.phase !== "exited") {
-      timeline.add("sigterm", { pod: this.name });
+      log.add("sigterm", { pod: this.name });
       this.proc.child.kill("SIGTERM");
     }
     await this.exited;
@@ -199,7 +213,7 @@ export class RigPod {
     if (this.phase === "exited") return;
     this.phase = "exited";
     this.exitCode = "never started";
-    this.ctx.timeline.add("pod-exited", { pod: this.name, detail: { code: "never started", expected: true } });
+    this.ctx.log.add("pod-exited", { pod: this.name, detail: { code: "never started", expected: true } });
     this.resolveExited("never started");
     this.ctx.onChange(this);
   }
@@ -238,7 +252,7 @@ export class RigPod {
         const r = await this.probe(startupProbe);
         if (r.ok) break;
         if (++failures >= startupProbe.failureThreshold) {
-          this.ctx.timeline.add("probe-failed", {
+          this.ctx.log.add("probe-failed", {
             pod: this.name,
             detail: { probe: "startup", status: r.status, failures },
           });
@@ -280,7 +294,7 @@ export class RigPod {
       const r = await this.probe(p);
       if (r.ok) failures = 0;
       else if (++failures >= p.failureThreshold && this.phase === "running") {
-        this.ctx.timeline.add("probe-failed", {
+        this.ctx.log.add("probe-failed", {
           pod: this.name,
           detail: { probe: "liveness", status: r.status, failures },
         });
@@ -295,18 +309,18 @@ export class RigPod {
   private setReady(ready: boolean, status: number | string) {
     this.ready = ready;
     this.readySince = ready ? Date.now() : undefined;
-    this.ctx.timeline.add(ready ? "pod-ready" : "pod-unready", { pod: this.name, detail: { probe: status } });
+    this.ctx.log.add(ready ? "pod-ready" : "pod-unready", { pod: this.name, detail: { probe: status } });
     this.ctx.onChange(this);
     // The Deployment controller re-checks availability once minReadySeconds have passed.
     if (ready && this.ctx.model.minReadyMs > 0) {
       setTimeout(() => {
         if (this.available()) {
-          this.ctx.timeline.add("pod-available", { pod: this.name });
+          this.ctx.log.add("pod-available", { pod: this.name });
           this.ctx.onChange(this);
         }
       }, this.ctx.model.minReadyMs + 5).unref();
     } else if (ready) {
-      this.ctx.timeline.add("pod-available", { pod: this.name });
+      this.ctx.log.add("pod-available", { pod: this.name });
     }
   }
 }

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { requireBinary } from "@chat/testkit";
 import { describe, expect, it } from "vitest";
+import { type ClusterEvent, ClusterLog } from "./cluster-log.js";
 import { DeploymentController, deletionOrder } from "./controllers.js";
 import { renderConfig, TEMPLATE } from "./haproxy.js";
 import {
@@ -15,7 +16,6 @@ import {
 } from "./manifest.js";
 import { applyOverrides, FAST } from "./overrides.js";
 import type { RigPod } from "./pod.js";
-import { Timeline, type TimelineEvent } from "./timeline.js";
 
 const FIXTURE = `
 apiVersion: v1
@@ -224,7 +224,7 @@ function simulateRollout(m: DeploymentModel) {
       pods.push(p);
       return p as unknown as RigPod;
     },
-    new Timeline(),
+    new ClusterLog(),
   );
   c.reconcile();
   for (const p of pods) p.up();
@@ -273,7 +273,7 @@ describe("Deployment controller", () => {
         pods.push(p);
         return p as unknown as RigPod;
       },
-      new Timeline(),
+      new ClusterLog(),
     );
     c.reconcile();
     for (const p of pods) p.up();
@@ -291,16 +291,16 @@ describe("Deployment controller", () => {
   });
 });
 
-describe("timeline chart", () => {
+describe("cluster chart", () => {
   it("draws pods, endpoints, operations and clients in the window, and escapes text", async () => {
     const { renderChart } = await import("./chart.js");
     const t0 = 1_000_000;
     const ev = (
       dt: number,
-      type: TimelineEvent["type"],
+      type: ClusterEvent["type"],
       pod?: string,
       detail?: Record<string, unknown>,
-    ): TimelineEvent => ({
+    ): ClusterEvent => ({
       t: t0 + dt,
       type,
       ...(pod ? { pod } : {}),

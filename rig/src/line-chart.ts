@@ -1,6 +1,7 @@
-/** Small dependency-free SVG line charts (log or linear y), enough for the bench's two charts. */
+/** Small dependency-free SVG line charts (log or linear y): the bench's fan-out and rollout charts. */
+import { esc, svgDocument } from "./svg.js";
 
-export interface Series {
+export interface LineSeries {
   name: string;
   color: string;
   points: { x: number; y: number }[];
@@ -9,7 +10,7 @@ export interface Series {
   dots?: boolean;
 }
 
-export interface Marker {
+export interface LineMarker {
   x: number;
   label: string;
 }
@@ -18,8 +19,8 @@ export interface ChartOptions {
   title: string;
   xLabel: string;
   yLabel: string;
-  series: Series[];
-  markers?: Marker[];
+  series: LineSeries[];
+  markers?: LineMarker[];
   /** Horizontal reference lines, e.g. a latency limit. */
   hlines?: { y: number; label: string }[];
   logY?: boolean;
@@ -27,7 +28,6 @@ export interface ChartOptions {
   height?: number;
 }
 
-const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 const fmt = (v: number) =>
   Math.abs(v) >= 1e6
     ? `${+(v / 1e6).toFixed(1)}M`
@@ -66,11 +66,6 @@ export function lineChart(o: ChartOptions): string {
         m.t + ph - ((Math.log10(Math.max(yMinLog, y)) - Math.log10(yMinLog)) / Math.log10(yMaxLog / yMinLog)) * ph
     : (y: number) => m.t + ph - (y / yMaxLin) * ph;
   const out: string[] = [];
-  out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
-  );
-  out.push(`<rect width="${W}" height="${H}" fill="white"/>`);
-  out.push(`<text x="${m.l}" y="20" font-size="14" font-weight="bold">${esc(o.title)}</text>`);
   // Axes and grid.
   const yTicks = o.logY
     ? Array.from({ length: Math.round(Math.log10(yMaxLog / yMinLog)) + 1 }, (_, i) => yMinLog * 10 ** i)
@@ -115,6 +110,5 @@ export function lineChart(o: ChartOptions): string {
     );
     out.push(`<text x="${m.l + pw + 36}" y="${ly + 4}">${esc(s.name)}</text>`);
   });
-  out.push("</svg>");
-  return out.join("\n");
+  return svgDocument({ width: W, height: H, title: o.title, fontSize: 11 }, out);
 }

@@ -4,6 +4,7 @@
  * not run the manifests verbatim. Typical use: shorter drain windows and grace periods so CI
  * stays fast.
  */
+import type { ServerEnv } from "@chat/testkit";
 import { type DeploymentModel, type IntOrPercent, preStopDelayMs } from "./manifest.js";
 
 export interface RigOverrides {
@@ -16,8 +17,8 @@ export interface RigOverrides {
   preStopDelayMs?: number;
   /** Multiplies every probe's periodSeconds and initialDelaySeconds (timeouts stay as written). */
   probePeriodScale?: number;
-  /** Merged over the manifest's environment (ConfigMap + Secret). */
-  env?: Record<string, string>;
+  /** Merged over the manifest's environment (ConfigMap + Secret); names are the server's. */
+  env?: ServerEnv;
 }
 
 export interface AppliedOverride {
@@ -101,7 +102,7 @@ export function applyOverrides(
     }
   }
   for (const [k, v] of Object.entries(o.env ?? {})) {
-    if (m.env[k] === v) continue;
+    if (v === undefined || m.env[k] === v) continue;
     applied.push({ field: `env.${k}`, manifest: model.env[k], rig: v });
     m.env[k] = v;
   }

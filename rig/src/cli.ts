@@ -11,10 +11,10 @@
  *   pnpm cluster down                                     tear the running rig down (as Ctrl-C does)
  */
 import { parseArgs } from "node:util";
+import { type ClusterEvent, formatEvent } from "./cluster-log.js";
 import { type ControlLine, findControl, removeControlFile, serveControl } from "./control.js";
 import { FAST, mergeOverrides, type RigOverrides } from "./overrides.js";
 import { type PodStatus, startRig } from "./rig.js";
-import { formatEvent, type TimelineEvent } from "./timeline.js";
 
 const USAGE = `usage: pnpm cluster <command>
 
@@ -96,11 +96,11 @@ async function up(opts: { replicas: number | undefined; port: number; fast: bool
   const rig = await startRig({ overrides, port: opts.port === 0 ? undefined : opts.port });
   const tty = process.stdout.isTTY === true;
   process.once("exit", removeControlFile);
-  const recent: TimelineEvent[] = rig.timeline.events.filter((e) => e.type !== "override").slice(-12);
-  rig.timeline.on((e) => {
+  const recent: ClusterEvent[] = rig.log.events.filter((e) => e.type !== "override").slice(-12);
+  rig.log.on((e) => {
     recent.push(e);
     if (recent.length > 12) recent.shift();
-    if (!tty) console.log(formatEvent(e, rig.timeline.startedAt));
+    if (!tty) console.log(formatEvent(e, rig.log.startedAt));
   });
 
   let timer: NodeJS.Timeout | undefined;
@@ -109,7 +109,7 @@ async function up(opts: { replicas: number | undefined; port: number; fast: bool
     console.log("\ntearing down...");
     await rig.stop();
     removeControlFile();
-    console.log(`stopped; logs and timeline in ${rig.logDir}`);
+    console.log(`stopped; pod logs and the cluster log (timeline.json) in ${rig.logDir}`);
     process.exit(0);
   };
   if (stopping) return teardown(); // Ctrl-C arrived while starting
@@ -128,7 +128,7 @@ async function up(opts: { replicas: number | undefined; port: number; fast: bool
         ...podTable(rig.pods()),
         "",
         "recent events:",
-        ...recent.map((e) => formatEvent(e, rig.timeline.startedAt)),
+        ...recent.map((e) => formatEvent(e, rig.log.startedAt)),
       ];
       process.stdout.write(`\x1b[H\x1b[2J${lines.join("\n")}\n`);
     };

@@ -2,15 +2,15 @@
  * The running rig's control endpoint: a small HTTP server on 127.0.0.1 that `pnpm cluster up`
  * serves and the other subcommands (`rollout`, `kill`, `scale`, `redis-restart`, `status`,
  * `down`) call. Operations stream their timeline events back as NDJSON while they run.
- * Where to find it is written to e2e/.rig/control.json.
+ * Where to find it is written to rig/.rig/control.json.
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import type { ClusterEvent } from "./cluster-log.js";
 import { STATE_DIR } from "./reaper.js";
 import type { Rig } from "./rig.js";
-import type { TimelineEvent } from "./timeline.js";
 
 export const CONTROL_FILE = join(STATE_DIR, "control.json");
 
@@ -21,7 +21,7 @@ export interface ControlInfo {
 }
 
 /** One line of an operation's answer: an event, then `{ done }` or `{ error }`. */
-export type ControlLine = { event: TimelineEvent } | { done: true } | { error: string };
+export type ControlLine = { event: ClusterEvent } | { done: true } | { error: string };
 
 export async function serveControl(rig: Rig, onDown: () => void): Promise<Server> {
   let busy = false;
@@ -52,7 +52,7 @@ export async function serveControl(rig: Rig, onDown: () => void): Promise<Server
     busy = true;
     res.writeHead(200, { "content-type": "application/x-ndjson" });
     const write = (line: ControlLine) => res.write(`${JSON.stringify(line)}\n`);
-    const off = rig.timeline.on((event) => write({ event }));
+    const off = rig.log.on((event) => write({ event }));
     try {
       await op();
       write({ done: true });

@@ -9,10 +9,10 @@
  *   controller would (unready first, then the most recently ready).
  */
 import { createHash, randomInt } from "node:crypto";
+import type { ClusterLog } from "./cluster-log.js";
 import type { HaproxyHandle } from "./haproxy.js";
 import { type DeploymentModel, resolveRollingUpdate } from "./manifest.js";
 import type { RigPod } from "./pod.js";
-import type { Timeline } from "./timeline.js";
 
 export class Endpoints {
   /** Free slots, least recently used first: a slot is reused as late as possible, so a stale cookie rarely lands on a new pod. */
@@ -23,7 +23,7 @@ export class Endpoints {
 
   constructor(
     private readonly haproxy: HaproxyHandle,
-    private readonly timeline: Timeline,
+    private readonly log: ClusterLog,
   ) {
     this.free = [...haproxy.slots];
   }
@@ -41,7 +41,7 @@ export class Endpoints {
     this.queue = this.queue
       .then(() => this.apply(pod))
       .catch((err: Error) => {
-        this.timeline.add("rig-error", { pod: pod.name, detail: { error: `endpoints: ${err.message}` } });
+        this.log.add("rig-error", { pod: pod.name, detail: { error: `endpoints: ${err.message}` } });
       });
     return this.queue;
   }
@@ -64,12 +64,12 @@ export class Endpoints {
     if (want && !this.routed.has(pod.name)) {
       await this.haproxy.setState(slot, "ready");
       this.routed.add(pod.name);
-      this.timeline.add("endpoint-added", { pod: pod.name, detail: { slot } });
+      this.log.add("endpoint-added", { pod: pod.name, detail: { slot } });
     } else if (!want && this.routed.has(pod.name)) {
       await this.haproxy.setState(slot, "maint");
       this.routed.delete(pod.name);
       const reason = pod.deleting ? "terminating" : pod.phase === "exited" ? "exited" : "unready";
-      this.timeline.add("endpoint-removed", { pod: pod.name, detail: { slot, reason } });
+      this.log.add("endpoint-removed", { pod: pod.name, detail: { slot, reason } });
     }
     if (pod.phase === "exited") {
       this.slots.delete(pod.name);
@@ -105,7 +105,7 @@ export class DeploymentController {
   constructor(
     private readonly model: DeploymentModel,
     private readonly createPod: PodFactory,
-    private readonly timeline: Timeline,
+    private readonly log: ClusterLog,
   ) {
     this.replicas = model.replicas;
     this.revision = templateHash({ env: model.env, restart: 0 });
@@ -223,7 +223,7 @@ export class DeploymentController {
     const pod = this.createPod(`${this.model.name}-${this.revision}-${suffix()}`, this.revision);
     this.pods.push(pod);
     void pod.start().catch((err: Error) => {
-      this.timeline.add("rig-error", { pod: pod.name, detail: { error: `start: ${err.message}` } });
+      this.log.add("rig-error", { pod: pod.name, detail: { error: `start: ${err.message}` } });
       pod.kill("failed to start");
     });
     return pod;

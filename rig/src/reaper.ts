@@ -6,7 +6,7 @@
  *   running 'exit' handlers, so the rig kills its children first, then lets the signal do what it
  *   would have done.
  * - SIGKILL of the rig itself: nothing runs. Every rig writes its children's pids to
- *   e2e/.rig/<owner pid>.pids.json; the next rig (and the cluster specs' teardown) kills the
+ *   rig/.rig/<owner pid>.pids.json; the next rig (and the cluster specs' teardown) kills the
  *   children of owners that are gone, after checking each pid still runs what we started.
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -14,7 +14,7 @@ import { join } from "node:path";
 import type { Managed } from "@chat/testkit";
 import { REPO_ROOT } from "./manifest.js";
 
-export const STATE_DIR = join(REPO_ROOT, "e2e/.rig");
+export const STATE_DIR = join(REPO_ROOT, "rig/.rig");
 
 interface Child {
   pid: number;
@@ -101,7 +101,8 @@ const cmdline = (pid: number) => {
   }
 };
 
-const alive = (pid: number) => {
+/** The process exists (signal 0 probes without signalling). */
+export const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
     return true;

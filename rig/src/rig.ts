@@ -7,22 +7,24 @@
  *   await rig.kill(pod);          // kubectl delete pod --grace-period=0 --force
  *   await rig.scale(1);           // kubectl scale
  *   await rig.restartRedis();     // kubectl rollout restart statefulset/redis
- *   rig.timeline.events           // what happened, when
+ *   rig.log.events                // what happened, when (the cluster log)
+ *   rig.redisUrl, rig.pods()      // Redis, and each pod's pid, ports and process (command, args, env)
  *   await rig.stop();
  */
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { delay, type RedisHandle, startRedis } from "@chat/testkit";
+import { ClusterLog } from "./cluster-log.js";
 import { DeploymentController, Endpoints } from "./controllers.js";
 import { type HaproxyHandle, startHaproxy } from "./haproxy.js";
 import { DEFAULT_OVERLAY, type DeploymentModel, loadDeployment, REPO_ROOT } from "./manifest.js";
 import { type AppliedOverride, applyOverrides, type RigOverrides } from "./overrides.js";
-import { RigPod } from "./pod.js";
+import { type PodProcess, RigPod } from "./pod.js";
 import { findPids, reapOrphans, trackDir, trackPid, untrackPid } from "./reaper.js";
-import { Timeline } from "./timeline.js";
 
-export const ARTIFACTS_DIR = join(REPO_ROOT, "e2e/artifacts");
+/** Where each run's pod, HAProxy and Redis logs and its cluster log go (`rig/artifacts/<run>`). */
+export const RIG_LOGS_DIR = join(REPO_ROOT, "rig/artifacts");
 const KEEP_RIG_LOGS = 8;
 
 export interface RigOptions {
@@ -34,7 +36,7 @@ export interface RigOptions {
   port?: number;
   /** HAProxy server slots, i.e. the most pods that can exist at once (default 32). */
   slots?: number;
-  /** Where pod, HAProxy and Redis logs and the timeline go (default e2e/artifacts/rig/<run>). */
+  /** Where pod, HAProxy and Redis logs and the timeline go (default rig/artifacts/<run>). */
   logDir?: string;
   /** Bound on each operation (rollout, scale, ...), like progressDeadlineSeconds (default 120 s). */
   operationTimeoutMs?: number;
@@ -52,17 +54,29 @@ export interface PodStatus {
   createdAt: number;
   url: string;
   adminUrl: string;
+  /** The pod's two listeners on 127.0.0.1 (0 until it has started). */
+  port: number;
+  adminPort: number;
+  /** The process id, once started (a pod deleted before it ran has none). */
+  pid: number | undefined;
+  /** What the pod runs: command, arguments and environment (undefined until started). */
+  process: PodProcess | undefined;
 }
 
 export interface Rig {
   readonly url: string;
-  readonly timeline: Timeline;
+  /** Everything that happened to the cluster, in order; tests add their clients' events. */
+  readonly log: ClusterLog;
+  /** The rig's redis-server (what every pod's REDIS_URL says). */
+  readonly redisUrl: string;
   readonly model: DeploymentModel;
   readonly overrides: AppliedOverride[];
   readonly logDir: string;
   readonly haproxy: HaproxyHandle;
-  /** Pods that still run (terminating ones included), oldest first. */
-  pods(): PodStatus[];
+  /** Pods that still run (terminating ones included), oldest first; with `exited`, every pod ever created. */
+  pods(opts?: { exited?: boolean }): PodStatus[];
+  /** The redis-server's process id (a new one after `restartRedis`). */
+  redisPid(): number | undefined;
   /** `kubectl rollout restart` + `rollout status`, and wait until every old pod has exited. */
   rollout(): Promise<void>;
   /** Force-delete (SIGKILL) a pod; resolves once its replacement is available. */
@@ -90,7 +104,7 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
   const runDir = mkdtempSync(join(tmpdir(), "chat-rig-"));
   trackDir(runDir);
 
-  const timeline = new Timeline();
+  const log = new ClusterLog();
   const resources: { redis?: RedisHandle; haproxy?: HaproxyHandle } = {};
   const cleanupPartial = async () => {
     await resources.haproxy?.stop();
@@ -125,10 +139,10 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
   const haproxy = resources.haproxy;
   copyFileSync(haproxy.configPath, join(logDir, "haproxy.cfg"));
 
-  timeline.add("rig-started", {
+  log.add("rig-started", {
     detail: { source: model.source, url: haproxy.url, redis: redis.url, logDir, ...(reaped.length ? { reaped } : {}) },
   });
-  for (const o of applied) timeline.add("override", { detail: { ...o, kind: "test" } });
+  for (const o of applied) log.add("override", { detail: { ...o, kind: "test" } });
   // Local stand-ins for the cluster network, reported so nobody mistakes them for the manifests' values.
   for (const [field, value] of Object.entries({
     REDIS_URL: redis.url,
@@ -136,24 +150,24 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
     PORT: "a free port per pod",
     ADMIN_PORT: "a free port per pod",
   })) {
-    timeline.add("override", {
+    log.add("override", {
       detail: { field: `env.${field}`, manifest: model.env[field], rig: value, kind: "local" },
     });
   }
 
-  const endpoints = new Endpoints(haproxy, timeline);
+  const endpoints = new Endpoints(haproxy, log);
   let controller: DeploymentController;
   const podCtx = {
     model,
     redisUrl: redis.url,
     logDir,
-    timeline,
+    log,
     onChange: (pod: RigPod) => {
       void endpoints.sync(pod);
       controller.reconcile();
     },
   };
-  controller = new DeploymentController(model, (name, revision) => new RigPod(name, revision, podCtx), timeline);
+  controller = new DeploymentController(model, (name, revision) => new RigPod(name, revision, podCtx), log);
 
   const find = (name: string) => {
     const pod = controller.pods.find((p) => p.name === name && p.phase !== "exited");
@@ -163,28 +177,29 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
   };
   /** Every operation: timeline brackets, then "settled" (including HAProxy having caught up). */
   const operation = async (op: string, detail: Record<string, unknown>, run: () => Promise<void> | void) => {
-    const started = timeline.add("operation-started", { detail: { op, ...detail } });
+    const started = log.add("operation-started", { detail: { op, ...detail } });
     try {
       await run();
       await controller.waitSettled(timeoutMs);
       await endpoints.flushed();
     } catch (err) {
-      timeline.add("operation-finished", { detail: { op, error: (err as Error).message } });
+      log.add("operation-finished", { detail: { op, error: (err as Error).message } });
       throw err;
     }
-    timeline.add("operation-finished", { detail: { op, ms: Date.now() - started.t } });
+    log.add("operation-finished", { detail: { op, ms: Date.now() - started.t } });
   };
 
   let stopped = false;
   const rig: Rig = {
     url: haproxy.url,
-    timeline,
+    log,
+    redisUrl: redis.url,
     model,
     overrides: applied,
     logDir,
     haproxy,
-    pods: () =>
-      controller.running.map((p) => ({
+    pods: ({ exited = false } = {}) =>
+      (exited ? controller.pods : controller.running).map((p) => ({
         name: p.name,
         revision: p.revision,
         phase: p.phase,
@@ -195,7 +210,12 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
         createdAt: p.createdAt,
         url: p.url,
         adminUrl: p.adminUrl,
+        port: p.publicPort,
+        adminPort: p.adminPort,
+        pid: p.pid,
+        process: p.process,
       })),
+    redisPid: () => redisPid,
     rollout: () => operation("rollout", {}, () => controller.restart()),
     kill: (name) => operation("kill", { pod: name }, () => find(name).kill("kubectl delete --grace-period=0 --force")),
     deletePod: (name) =>
@@ -206,11 +226,11 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
     restartRedis: ({ downMs = 1000 } = {}) =>
       operation("redis-restart", { downMs }, async () => {
         await redis.stop();
-        timeline.add("redis-stopped");
+        log.add("redis-stopped");
         await delay(downMs);
         await redis.start();
         trackRedis(redis);
-        timeline.add("redis-started");
+        log.add("redis-started");
       }),
     waitSettled: (ms = timeoutMs) => controller.waitSettled(ms),
     stop: async () => {
@@ -227,8 +247,8 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
       trackDir(redis.dir, false);
       rmSync(runDir, { recursive: true, force: true });
       trackDir(runDir, false);
-      timeline.add("rig-stopped");
-      writeFileSync(join(logDir, "timeline.json"), JSON.stringify(timeline, null, 1));
+      log.add("rig-stopped");
+      writeFileSync(join(logDir, "timeline.json"), JSON.stringify(log, null, 1));
     },
   };
 
@@ -241,9 +261,9 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
   return rig;
 }
 
-/** A fresh log dir under e2e/artifacts/rig, keeping only the last few runs. */
+/** A fresh log dir under rig/artifacts, keeping only the last few runs. */
 function newLogDir() {
-  const root = join(ARTIFACTS_DIR, "rig");
+  const root = RIG_LOGS_DIR;
   mkdirSync(root, { recursive: true });
   const old = readdirSync(root)
     .map((d) => ({ d, t: statSync(join(root, d)).mtimeMs }))
