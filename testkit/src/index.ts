@@ -4,4 +4,5 @@ export { LOOSE_LIMITS, type PodHandle, type PodOptions, SERVER_ENTRY, startPod }
 export { type Managed, spawnManaged, stopProcess } from "./processes.js";
 export { type RedisHandle, type RedisOptions, redisPing, startRedis } from "./redis.js";
 export { type RedisClusterHandle, startRedisCluster } from "./redis-cluster.js";
+export { type RedisSentinelHandle, type RedisSentinelOptions, startRedisSentinel } from "./redis-sentinel.js";
 export { delay, freePort, getJson, waitFor } from "./wait.js";
