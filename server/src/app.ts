@@ -131,7 +131,7 @@ export function createApp({ config, log, stores, redis }: AppDeps): App {
     };
   };
 
-  const identity = { pod: config.POD_NAME, mode: config.mode };
+  const identity = { pod: config.POD_NAME, mode: config.mode, replicasAck: () => redis?.replicasAck() ?? 0 };
   const app = publicRoutes(lifecycle, identity, config.CLIENT_DIR);
   const server: HttpServer = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? "/";

@@ -10,16 +10,18 @@ import type { Metrics } from "./metrics.js";
 export interface Identity {
   pod: string;
   mode: RedisMode;
+  /** Replicas that confirm each message before its ack (REDIS_MIN_REPLICAS_ACK as resolved). */
+  replicasAck: () => number;
 }
 
-const probes = (app: Express, lifecycle: Lifecycle, { pod, mode }: Identity) => {
+const probes = (app: Express, lifecycle: Lifecycle, { pod, mode, replicasAck }: Identity) => {
   // Liveness never looks at dependencies: restarting a pod does not bring Redis back.
   app.get("/livez", (_req, res) => {
     res.json({ live: true, pod });
   });
   app.get("/readyz", (_req, res) => {
     const r = lifecycle.readiness();
-    res.status(r.ready ? 200 : 503).json({ ...r, mode, pod });
+    res.status(r.ready ? 200 : 503).json({ ...r, mode, replicasAck: replicasAck(), pod });
   });
 };
 

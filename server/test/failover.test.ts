@@ -1,0 +1,94 @@
+import { getJson, type PodHandle, type RedisSentinelHandle, startPod, startRedisSentinel } from "@chat/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runFailover } from "./failover/run.js";
+import { TestClient } from "./support/chat-client.js";
+import { data } from "./support/chat-suite.js";
+
+/**
+ * Redis high availability on real processes. The full runs (several kills, both topologies,
+ * REDIS_MIN_REPLICAS_ACK=0 for comparison) are `pnpm --filter @chat/server failover`.
+ */
+const SECRET = "failover-test-secret-0123456789";
+
+describe("a Sentinel failover under chat traffic", () => {
+  it("keeps every acknowledged message exactly once, and the pods recover by themselves", async () => {
+    const report = await runFailover({ topology: "sentinel", chatMs: 1500, bots: 4 });
+    console.log(`sentinel failover: ${JSON.stringify(report)}`);
+    expect(report.acknowledged).toBeGreaterThan(50);
+    expect(report).toMatchObject({ lost: 0, duplicated: 0, reusedSeqs: 0, clientsMissing: 0 });
+    // Fan-out across the two pods works again: sent on one, received live on the other.
+    expect(report.crossPodAfter.aToB).toBeGreaterThan(0);
+    expect(report.crossPodAfter.bToA).toBeGreaterThan(0);
+    // No master reachable = not ready; and back to ready without a restart.
+    expect(report.unreadyMs).toBeGreaterThan(0);
+  }, 90_000);
+});
+
+describe("replica acknowledgement", () => {
+  let rig: RedisSentinelHandle;
+  let pod: PodHandle;
+  beforeAll(async () => {
+    rig = await startRedisSentinel();
+    pod = await startPod({
+      env: { REDIS_SENTINELS: rig.sentinels, SESSION_SECRET: SECRET, REDIS_REPLICA_ACK_TIMEOUT_MS: "200" },
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await pod?.stop("SIGTERM", 5000);
+    await rig?.destroy();
+  });
+
+  it("says in /readyz how it keeps its state and how many replicas confirm a send", async () => {
+    const { status, body } = await getJson(`${pod.url}/readyz`);
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ ready: true, mode: "sentinel", replicasAck: 1, redis: "up" });
+  });
+
+  it("answers unavailable when no replica confirms in time; the retry with the same clientId is stored once", async () => {
+    const client = await TestClient.connect(pod.url, { name: "acker" });
+    try {
+      data(await client.join("acks"));
+      const first = data(await client.send("acks", "before", "ack-one-1"));
+      const master = await rig.master();
+      const replicas = [...rig.nodes.values()].filter((n) => n.port !== master);
+      for (const r of replicas) r.signal("SIGSTOP");
+      let refused: Awaited<ReturnType<TestClient["send"]>>;
+      try {
+        refused = await client.send("acks", "while the replicas are frozen", "ack-two-2");
+      } finally {
+        for (const r of replicas) r.signal("SIGCONT");
+      }
+      expect(refused).toMatchObject({ ok: false, error: { code: "unavailable" } });
+      // The master did store it; the outbox's retry finds the idempotency record.
+      const retried = data(await client.send("acks", "while the replicas are frozen", "ack-two-2"));
+      expect(retried.seq).toBe(first.seq + 1);
+      const history = data(await client.join("acks", 0)).messages;
+      expect(history.map((m) => m.clientId)).toEqual(["ack-one-1", "ack-two-2"]);
+    } finally {
+      client.close();
+    }
+  });
+});
+
+describe("configuration mistakes stop the pod (exit 78)", () => {
+  const exitOf = async (env: Record<string, string>) => {
+    const pod = await startPod({ env, waitReady: false });
+    return { code: await pod.exited, output: pod.proc.output() };
+  };
+
+  it("a misspelt REDIS_URL, naming the variable it should be", async () => {
+    const { code, output } = await exitOf({ REDIS_ULR: "redis://127.0.0.1:6379", SESSION_SECRET: SECRET });
+    expect(code).toBe(78);
+    expect(output).toMatch(/REDIS_ULR: not a variable of this server \(did you mean REDIS_URL\?\)/);
+  });
+
+  it("two ways to reach Redis at once", async () => {
+    const { code, output } = await exitOf({
+      REDIS_URL: "redis://127.0.0.1:6379",
+      REDIS_SENTINELS: "127.0.0.1:26379",
+      SESSION_SECRET: SECRET,
+    });
+    expect(code).toBe(78);
+    expect(output).toMatch(/REDIS_URL, REDIS_SENTINELS: set only one of/);
+  });
+});
