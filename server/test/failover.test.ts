@@ -14,6 +14,7 @@ describe("a Sentinel failover under chat traffic", () => {
   it("keeps every acknowledged message exactly once, and the pods recover by themselves", async () => {
     const report = await runFailover({ topology: "sentinel", chatMs: 1500, bots: 4 });
     console.log(`sentinel failover: ${JSON.stringify(report)}`);
+    expect(report).toMatchObject({ mode: "sentinel", podReplicasAck: 1 });
     expect(report.acknowledged).toBeGreaterThan(50);
     expect(report).toMatchObject({ lost: 0, duplicated: 0, reusedSeqs: 0, clientsMissing: 0 });
     // Fan-out across the two pods works again: sent on one, received live on the other.

@@ -36,11 +36,15 @@ export class NotReplicatedError extends Error {
  * A writing script that resolves only once WAIT confirms `ack.replicas()` replicas hold its
  * effects. Every write the message store acknowledges goes through here.
  *
- * WAIT counts the writes of the connection it is sent on, so the script and the WAIT travel in
- * one pipeline: on a Cluster the pipeline goes whole to the node owning the keys' slot (and is
- * retried whole after a redirection or failover); if a connection drops between the two
- * replies, ioredis aborts the WAIT rather than resending it alone on a fresh connection, where
- * it would count nothing and confirm at once.
+ * WAIT counts the writes of the connection it is sent on, so the scripts and their WAIT travel
+ * in one pipeline: on a Cluster the pipeline goes whole to the node owning the keys' slot (and
+ * is retried whole after a failover); if a connection drops between the replies, ioredis aborts
+ * the rest of the pipeline rather than resending the WAIT alone on a fresh connection, where it
+ * would count nothing and confirm at once.
+ *
+ * WAIT blocks its connection until the replicas answer, so the writes of one event-loop turn
+ * share one WAIT (group commit): per room on a Cluster (one slot per pipeline), all together
+ * otherwise.
  */
 export function writeScript<T>(
   redis: RedisClient,
@@ -50,31 +54,71 @@ export function writeScript<T>(
 ) {
   const plain = script<T>(redis, lua, numberOfKeys);
   const sha = createHash("sha1").update(lua).digest("hex");
-  const run = async (keys: string[], args: (string | number)[], replicas: number, cached: boolean): Promise<T> => {
+  const batches = new Map<string, Pending<T>[]>();
+
+  const flush = async (batch: Pending<T>[], replicas: number, cached: boolean): Promise<void> => {
     const pipeline = redis.pipeline();
-    if (cached) pipeline.evalsha(sha, numberOfKeys, ...keys, ...args);
-    else pipeline.eval(lua, numberOfKeys, ...keys, ...args);
+    for (const { keys, args } of batch) {
+      if (cached) pipeline.evalsha(sha, numberOfKeys, ...keys, ...args);
+      else pipeline.eval(lua, numberOfKeys, ...keys, ...args);
+    }
     pipeline.call("WAIT", replicas, ack.timeoutMs);
-    const [written, waited] = (await pipeline.exec()) ?? [];
-    const writeErr = written?.[0];
-    if (cached && writeErr?.message.startsWith("NOSCRIPT")) return run(keys, args, replicas, false);
-    if (writeErr) {
-      // Only a pipeline whose replies all failed alike is redirected by ioredis; here the WAIT
-      // answered (on the wrong node), so learn the new owner for the retry.
-      if (writeErr.message.startsWith("MOVED") && "refreshSlotsCache" in redis) redis.refreshSlotsCache();
-      throw writeErr;
+    let results: [Error | null, unknown][];
+    try {
+      results = (await pipeline.exec()) ?? [];
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+      return;
     }
-    if (waited?.[0]) throw waited[0];
-    const confirmed = Number(waited?.[1] ?? 0);
-    if (confirmed < replicas) {
-      throw new NotReplicatedError(
-        `NOREPLICAS ${confirmed} of ${replicas} replicas confirmed the write within ${ack.timeoutMs} ms`,
-      );
-    }
-    return written?.[1] as T;
+    const [waitErr, waited] = results[batch.length] ?? [new Error("WAIT got no reply"), 0];
+    const confirmed = Number(waited ?? 0);
+    const uncached: Pending<T>[] = [];
+    batch.forEach((p, i) => {
+      const [err, value] = results[i] ?? [new Error("no reply"), undefined];
+      if (err && cached && err.message.startsWith("NOSCRIPT")) uncached.push(p);
+      else if (err) {
+        // Only a pipeline whose replies all failed alike is redirected by ioredis; here the WAIT
+        // answered (on the wrong node), so learn the new owner for the retry.
+        if (err.message.startsWith("MOVED") && "refreshSlotsCache" in redis) redis.refreshSlotsCache();
+        p.reject(err);
+      } else if (waitErr) p.reject(waitErr);
+      else if (confirmed < replicas) {
+        p.reject(
+          new NotReplicatedError(
+            `NOREPLICAS ${confirmed} of ${replicas} replicas confirmed the write within ${ack.timeoutMs} ms`,
+          ),
+        );
+      } else p.resolve(value as T);
+    });
+    if (uncached.length > 0) await flush(uncached, replicas, false);
   };
-  return async (keys: string[], args: (string | number)[]): Promise<T> => {
+
+  return (keys: string[], args: (string | number)[]): Promise<T> => {
     const replicas = ack.replicas();
-    return replicas === 0 ? plain(keys, args) : run(keys, args, replicas, true);
+    if (replicas === 0) return plain(keys, args);
+    return new Promise<T>((resolve, reject) => {
+      const slot = "slots" in redis ? hashTag(keys[0] ?? "") : "";
+      let batch = batches.get(slot);
+      if (!batch) {
+        const fresh: Pending<T>[] = [];
+        batches.set(slot, fresh);
+        setImmediate(() => {
+          batches.delete(slot);
+          void flush(fresh, replicas, true);
+        });
+        batch = fresh;
+      }
+      batch.push({ keys, args, resolve, reject });
+    });
   };
 }
+
+interface Pending<T> {
+  keys: string[];
+  args: (string | number)[];
+  resolve: (value: T) => void;
+  reject: (err: unknown) => void;
+}
+
+/** The part of a key that Redis Cluster hashes: keys with the same tag share a slot. */
+const hashTag = (key: string) => /\{([^}]+)\}/.exec(key)?.[1] ?? key;

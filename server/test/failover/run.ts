@@ -36,6 +36,9 @@ export interface FailoverOptions {
 export interface FailoverReport {
   topology: Topology;
   replicasAck: string;
+  /** What the pods' /readyz said they use (REDIS_MIN_REPLICAS_ACK as resolved) and their mode. */
+  podReplicasAck: number;
+  mode: string;
   acknowledged: number;
   lost: number;
   duplicated: number;
@@ -129,6 +132,7 @@ export async function runFailover(opts: FailoverOptions): Promise<FailoverReport
     };
     for (const name of ["pod-a", "pod-b"]) pods.push(await startPod({ name, env }));
     const [a, b] = pods as [PodHandle, PodHandle];
+    const readyz = (await getJson(`${a.url}/readyz`)).body as { mode: string; replicasAck: number };
     const count = opts.bots ?? 4;
     for (let i = 0; i < count; i++) {
       const pod = i % 2 === 0 ? a : b;
@@ -260,6 +264,8 @@ export async function runFailover(opts: FailoverOptions): Promise<FailoverReport
     return {
       topology: opts.topology,
       replicasAck: opts.replicasAck === undefined ? "default" : String(opts.replicasAck),
+      podReplicasAck: readyz.replicasAck,
+      mode: readyz.mode,
       acknowledged: ackedIds.size,
       lost,
       duplicated,
