@@ -1,4 +1,11 @@
-import { getJson, type PodHandle, type RedisSentinelHandle, startPod, startRedisSentinel } from "@chat/testkit";
+import {
+  getJson,
+  type PodHandle,
+  type RedisSentinelHandle,
+  startPod,
+  startRedisCluster,
+  startRedisSentinel,
+} from "@chat/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runFailover } from "./failover/run.js";
 import { TestClient } from "./support/chat-client.js";
@@ -69,6 +76,25 @@ describe("replica acknowledgement", () => {
       client.close();
     }
   });
+});
+
+describe("replica acknowledgement on a Redis Cluster", () => {
+  it("defaults to one replica when every master has one, and to none without", async () => {
+    for (const [replicas, expected] of [
+      [1, 1],
+      [0, 0],
+    ] as const) {
+      const cluster = await startRedisCluster(3, { replicas });
+      const pod = await startPod({ env: { REDIS_CLUSTER_NODES: cluster.seeds, SESSION_SECRET: SECRET } });
+      try {
+        const { body } = await getJson(`${pod.url}/readyz`);
+        expect(body).toMatchObject({ ready: true, mode: "cluster", replicasAck: expected });
+      } finally {
+        await pod.stop("SIGTERM", 5000);
+        await cluster.destroy();
+      }
+    }
+  }, 60_000);
 });
 
 describe("configuration mistakes stop the pod (exit 78)", () => {

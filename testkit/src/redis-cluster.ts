@@ -90,6 +90,17 @@ export async function startRedisCluster(masters = 3, { replicas = 0 } = {}): Pro
       const info = spawnManaged(cli, ["-p", String(port), "info", "replication"]);
       await info.exited;
       if (info.output().includes("role:slave") && info.output().includes("master_link_status:up")) synced++;
+      // …and every node has heard (by gossip) who replicates whom.
+      const nodes = spawnManaged(cli, ["-p", String(port), "cluster", "nodes"]);
+      await nodes.exited;
+      if (
+        nodes
+          .output()
+          .split("\n")
+          .filter((l) => l.includes("slave")).length !==
+        masters * replicas
+      )
+        return false;
     }
     return synced === masters * replicas;
   };

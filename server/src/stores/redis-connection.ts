@@ -17,7 +17,7 @@ export interface RedisConnections {
   /**
    * Replicas that must confirm a message before it is acknowledged (REDIS_MIN_REPLICAS_ACK). On a
    * Cluster without an explicit value it is decided once, from the topology first seen: 1 if
-   * every master has a replica.
+   * every master has a replica. The pod is not ready before it is decided.
    */
   replicasAck(): number;
   isUp(): boolean;
@@ -101,24 +101,46 @@ export function connectRedis(config: RedisConfig, log: Logger): RedisConnections
 
   let replicas = config.REDIS_MIN_REPLICAS_ACK ?? (config.mode === "sentinel" ? 1 : 0);
   let replicasDecided = config.REDIS_MIN_REPLICAS_ACK !== undefined || config.mode !== "cluster";
+  let deciding = false;
   const decideReplicas = () => {
-    if (replicasDecided || !(writer instanceof Cluster) || writer.status !== "ready") return;
-    // ioredis keeps, per slot, the master followed by its replicas.
-    const slots = writer.slots.filter(Boolean);
-    if (slots.length === 0) return;
-    replicasDecided = true;
-    replicas = slots.every((nodes) => nodes.length > 1) ? 1 : 0;
-    log.info(
-      { replicasAck: replicas },
-      `redis cluster ${replicas ? "has" : "has no"} replicas: REDIS_MIN_REPLICAS_ACK=${replicas}`,
-    );
+    if (replicasDecided || deciding || !(writer instanceof Cluster) || writer.status !== "ready") return;
+    deciding = true;
+    // CLUSTER NODES, not CLUSTER SLOTS: Redis leaves replicas out of the latter until they hold data.
+    void (writer.cluster("NODES") as Promise<string>)
+      .then((text) => {
+        const nodes = text
+          .trim()
+          .split("\n")
+          .map((line) => line.split(" "));
+        const masters = nodes.filter(
+          ([, , flags = "", , , , , , ...slots]) => flags.includes("master") && slots.length > 0,
+        );
+        const replicated = masters.every(([id]) =>
+          nodes.some(([, , flags = "", masterId]) => flags.includes("slave") && masterId === id),
+        );
+        replicas = masters.length > 0 && replicated ? 1 : 0;
+        replicasDecided = true;
+        log.info(
+          { replicasAck: replicas },
+          `redis cluster ${replicas ? "has" : "has no"} replicas: REDIS_MIN_REPLICAS_ACK=${replicas}`,
+        );
+      })
+      .catch((err: Error) => {
+        log.debug({ err: err.message }, "could not read the cluster topology yet");
+        setTimeout(update, 500).unref();
+      })
+      .finally(() => {
+        deciding = false;
+        update();
+      });
   };
 
   let up = false;
   const listeners: ((up: boolean) => void)[] = [];
   const update = () => {
     decideReplicas();
-    const now = all.every((c) => c.status === "ready");
+    // Not ready before it is known how many replicas confirm a write.
+    const now = all.every((c) => c.status === "ready") && replicasDecided;
     if (now === up) return;
     up = now;
     log[up ? "info" : "warn"]({ redis: up ? "up" : "down", mode: config.mode }, up ? "redis is up" : "redis is down");
