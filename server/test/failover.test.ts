@@ -6,10 +6,14 @@ import {
   startRedisCluster,
   startRedisSentinel,
 } from "@chat/testkit";
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RedisMessageStore } from "../src/stores/redis-message-store.js";
+import { RedisPresenceStore } from "../src/stores/redis-presence-store.js";
 import { runFailover } from "./failover/run.js";
 import { TestClient } from "./support/chat-client.js";
 import { data } from "./support/chat-suite.js";
+import { storeSuite, suiteLimits } from "./support/store-suite.js";
 
 /**
  * Redis high availability on real processes. The full runs (several kills, both topologies,
@@ -35,16 +39,36 @@ describe("a Sentinel failover under chat traffic", () => {
 describe("replica acknowledgement", () => {
   let rig: RedisSentinelHandle;
   let pod: PodHandle;
+  let direct: Redis;
   beforeAll(async () => {
     rig = await startRedisSentinel();
+    direct = new Redis(await rig.master(), "127.0.0.1");
     pod = await startPod({
       env: { REDIS_SENTINELS: rig.sentinels, SESSION_SECRET: SECRET, REDIS_REPLICA_ACK_TIMEOUT_MS: "200" },
     });
   }, 60_000);
   afterAll(async () => {
+    direct?.disconnect();
     await pod?.stop("SIGTERM", 5000);
     await rig?.destroy();
   });
+
+  // Every store behaviour (idempotency, races, trimming) holds with each write waiting for replicas.
+  let prefix = 0;
+  storeSuite(
+    "redis master with WAIT for 2 replicas",
+    async () => {
+      const p = `w${++prefix}-`;
+      return {
+        stores: {
+          messages: new RedisMessageStore(direct, suiteLimits, { replicas: () => 2, timeoutMs: 1000 }),
+          presence: new RedisPresenceStore(direct, suiteLimits),
+        },
+        room: (name) => `${p}${name}`,
+      };
+    },
+    (ms) => new Promise((r) => setTimeout(r, ms)),
+  );
 
   it("says in /readyz how it keeps its state and how many replicas confirm a send", async () => {
     const { status, body } = await getJson(`${pod.url}/readyz`);
