@@ -151,35 +151,41 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   // An empty variable means "use the default", as in most deployment tools.
   for (const k of Object.keys(known)) if (known[k] === "" || known[k] === undefined) delete known[k];
   const parsed = envSchema.safeParse(known);
-  if (!parsed.success) problems.push(...parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`));
+  if (parsed.success) problems.push(...redisProblems(parsed.data, Object.keys(known)));
+  else problems.push(...parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`));
+  if (!parsed.success || problems.length > 0) throw new ConfigError(`invalid configuration:\n${problems.join("\n")}`);
   const e = parsed.data;
-  const mode: RedisMode = !e
-    ? "embedded"
-    : e.REDIS_SENTINELS.length > 0
-      ? "sentinel"
-      : e.REDIS_CLUSTER_NODES.length > 0
-        ? "cluster"
-        : e.REDIS_URL
-          ? "standalone"
-          : "embedded";
-  // Embedded mode only when nothing at all points at Redis: a stray REDIS_PASSWORD means a
-  // deployment that meant to share state and lost its address on the way.
-  const strays = Object.keys(known).filter((k) => k.startsWith("REDIS_"));
-  if (e && mode === "embedded" && strays.length > 0) {
-    problems.push(`  ${strays.join(", ")}: set, but none of REDIS_URL, REDIS_CLUSTER_NODES, REDIS_SENTINELS is`);
-  }
-  const sentinelOnly = Object.keys(known).filter((k) => k.startsWith("REDIS_SENTINEL_"));
-  if (e && mode !== "sentinel" && mode !== "embedded" && sentinelOnly.length > 0) {
-    problems.push(`  ${sentinelOnly.join(", ")}: only used with REDIS_SENTINELS`);
-  }
-  if (problems.length > 0 || !e) throw new ConfigError(`invalid configuration:\n${problems.join("\n")}`);
   return {
     ...e,
     // Embedded mode has one pod, so a per-process secret is enough.
     SESSION_SECRET: e.SESSION_SECRET ?? randomBytes(32).toString("hex"),
     MAX_CONNECTIONS_LOW_WATER: e.MAX_CONNECTIONS_LOW_WATER ?? Math.floor(e.MAX_CONNECTIONS * 0.9),
-    mode,
+    mode: modeOf(e),
   };
+}
+
+const modeOf = (e: Env): RedisMode =>
+  e.REDIS_SENTINELS.length > 0
+    ? "sentinel"
+    : e.REDIS_CLUSTER_NODES.length > 0
+      ? "cluster"
+      : e.REDIS_URL
+        ? "standalone"
+        : "embedded";
+
+/** Redis variables that make no sense together with the mode (`set` lists the non-empty ones). */
+function redisProblems(e: Env, set: string[]): string[] {
+  const mode = modeOf(e);
+  // Embedded mode only when nothing at all points at Redis: a stray REDIS_PASSWORD means a
+  // deployment that meant to share state and lost its address on the way.
+  const strays = set.filter((k) => k.startsWith("REDIS_"));
+  if (mode === "embedded" && strays.length > 0) {
+    return [`  ${strays.join(", ")}: set, but none of REDIS_URL, REDIS_CLUSTER_NODES, REDIS_SENTINELS is`];
+  }
+  const sentinelOnly = set.filter((k) => k.startsWith("REDIS_SENTINEL_"));
+  if (mode !== "sentinel" && sentinelOnly.length > 0)
+    return [`  ${sentinelOnly.join(", ")}: only used with REDIS_SENTINELS`];
+  return [];
 }
 
 /** Names of all variables the server reads (for the manifests' drift test). */
