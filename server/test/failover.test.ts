@@ -5,6 +5,7 @@ import {
   startPod,
   startRedisCluster,
   startRedisSentinel,
+  waitFor,
 } from "@chat/testkit";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -100,6 +101,89 @@ describe("replica acknowledgement", () => {
       client.close();
     }
   });
+});
+
+/**
+ * The master acknowledges a message that no replica can get, then dies: the case asynchronous
+ * replication loses and WAIT exists for. Deterministic, unlike a kill at a random moment.
+ */
+describe("a master that dies with a write its replicas never saw", () => {
+  const send = async (client: TestClient, text: string, clientId: string) =>
+    waitFor(
+      `${clientId} acknowledged`,
+      async () => {
+        const res = await client.send("cut", text, clientId);
+        return res.ok ? res.data : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 200 },
+    );
+
+  it.each([
+    ["0", "is acknowledged, then lost, and its seq goes to another message"],
+    ["1", "is refused (unavailable); its retry after the failover is stored once"],
+  ])(
+    "with REDIS_MIN_REPLICAS_ACK=%s it %s",
+    async (acks) => {
+      const rig = await startRedisSentinel();
+      const pod = await startPod({
+        env: {
+          REDIS_SENTINELS: rig.sentinels,
+          SESSION_SECRET: SECRET,
+          REDIS_MIN_REPLICAS_ACK: acks,
+          REDIS_REPLICA_ACK_TIMEOUT_MS: "300",
+        },
+      });
+      const client = await TestClient.connect(pod.url, { name: "cut" });
+      try {
+        data(await client.join("cut"));
+        data(await client.send("cut", "kept", "cut-kept-1"));
+        const master = await rig.master();
+        const replicas = [...rig.nodes.values()].filter((n) => n.port !== master);
+        // Both replicas have everything so far…
+        const offset = async (port: number, field: string) => {
+          const node = new Redis(port, "127.0.0.1");
+          const info = await node.info("replication").finally(() => node.disconnect());
+          const value = Number(new RegExp(`${field}:(\\d+)`).exec(info)?.[1]);
+          if (!Number.isFinite(value)) throw new Error(`no ${field} in INFO of ${port}`);
+          return value;
+        };
+        await waitFor("replicas in step", async () => {
+          const target = await offset(master, "master_repl_offset");
+          for (const r of replicas) if ((await offset(r.port, "slave_repl_offset")) < target) return false;
+          return true;
+        });
+        // …then they are cut off: the master takes a password they do not know and drops their
+        // links (connections already open stay authenticated; a frozen replica would still find
+        // the stream in its socket buffer). One more send, and the master dies.
+        const direct = new Redis(master, "127.0.0.1");
+        await direct.config("SET", "requirepass", "the-replicas-do-not-know-it");
+        await direct.client("KILL", "TYPE", "replica");
+        direct.disconnect();
+        const cut = await client.send("cut", "cut off", "cut-off-1");
+        rig.nodes.get(master)?.signal("SIGKILL");
+        await rig.waitForFailover(master, { replicas: 1 });
+        if (acks === "0") {
+          const acked = data(cut);
+          const after = await send(client, "after", "cut-after-1");
+          const history = data(await client.join("cut", 0)).messages;
+          expect(history.map((m) => m.clientId)).toEqual(["cut-kept-1", "cut-after-1"]);
+          expect(after.seq).toBe(acked.seq);
+        } else {
+          expect(cut).toMatchObject({ ok: false, error: { code: "unavailable" } });
+          // The outbox's retry: stored on the new master (which never had it), exactly once.
+          await send(client, "cut off", "cut-off-1");
+          await send(client, "after", "cut-after-1");
+          const history = data(await client.join("cut", 0)).messages;
+          expect(history.map((m) => m.clientId)).toEqual(["cut-kept-1", "cut-off-1", "cut-after-1"]);
+        }
+      } finally {
+        client.close();
+        await pod.stop("SIGTERM", 5000);
+        await rig.destroy();
+      }
+    },
+    60_000,
+  );
 });
 
 describe("replica acknowledgement on a Redis Cluster", () => {
