@@ -1,5 +1,5 @@
 import { ENV_NAMES, loadConfig } from "@chat/server/config";
-import type { IDeployment } from "kubernetes-models/apps/v1";
+import type { IDeployment, IStatefulSet } from "kubernetes-models/apps/v1";
 import type { ISecret } from "kubernetes-models/v1";
 import { beforeAll, describe, expect, it } from "vitest";
 import { splitExperimental } from "./support/experimental.js";
@@ -137,6 +137,27 @@ describe("overlays", () => {
     expect(routes("kind")).toEqual(["Ingress/chat"]);
     expect(routes("kind-ingress-nginx")).toEqual(["Ingress/chat"]);
     expect(routes("kind-gateway-api")).toEqual(["HTTPRoute/chat"]);
+  });
+});
+
+describe("redis-sentinel", () => {
+  it("switches the chat to the Sentinels of its own StatefulSet, and the server accepts that", () => {
+    const { objects } = rendering(comboLabel(["redis-sentinel"]));
+    const deployment = objects.find(
+      (o) => o.kind === "Deployment" && o.metadata.name === "chat",
+    ) as unknown as IDeployment;
+    const container = deployment.spec?.template.spec?.containers.find((c) => c.name === CHAT_CONTAINER);
+    if (!container) throw new Error("no chat container");
+    const env = Object.fromEntries([...effectiveEnv(objects, container)].map(([k, { value }]) => [k, value]));
+    const config = loadConfig({ ...env, POD_NAME: "chat-0", SESSION_SECRET: "x".repeat(32) });
+    expect(config).toMatchObject({ mode: "sentinel", REDIS_SENTINEL_MASTER: "mymaster", REDIS_MIN_REPLICAS_ACK: 1 });
+    const sts = objects.find(
+      (o) => o.kind === "StatefulSet" && o.metadata.name === "redis-ha",
+    ) as unknown as IStatefulSet;
+    expect(sts.spec?.replicas).toBe(3);
+    // Every Sentinel the chat lists is a pod of that StatefulSet behind its headless Service.
+    for (const [i, hostPort] of config.REDIS_SENTINELS.entries()) expect(hostPort).toBe(`redis-ha-${i}.redis-ha:26379`);
+    expect(objects.some((o) => o.kind === "StatefulSet" && o.metadata.name === "redis")).toBe(false);
   });
 });
 

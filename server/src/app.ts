@@ -131,7 +131,8 @@ export function createApp({ config, log, stores, redis }: AppDeps): App {
     };
   };
 
-  const app = publicRoutes(lifecycle, config.POD_NAME, config.CLIENT_DIR);
+  const identity = { pod: config.POD_NAME, mode: config.mode, replicasAck: () => redis?.replicasAck() ?? 0 };
+  const app = publicRoutes(lifecycle, identity, config.CLIENT_DIR);
   const server: HttpServer = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? "/";
     if (!url.startsWith(SOCKET_PATH)) return app(req, res);
@@ -191,7 +192,7 @@ export function createApp({ config, log, stores, redis }: AppDeps): App {
     return done;
   };
   const admin = createServer(
-    adminRoutes(lifecycle, metrics, config.POD_NAME, async (delayMs) => {
+    adminRoutes(lifecycle, metrics, identity, async (delayMs) => {
       lifecycle.stop();
       if (delayMs > 0 && !drainer.draining) await new Promise((r) => setTimeout(r, delayMs));
       void drain();
@@ -213,7 +214,7 @@ export function createApp({ config, log, stores, redis }: AppDeps): App {
       const adminPort = await bind(admin, config.ADMIN_PORT);
       presence.start();
       lifecycle.started();
-      log.info({ port, adminPort, protocol: PROTOCOL_VERSION, redis: redis ? "on" : "off" }, "listening");
+      log.info({ port, adminPort, protocol: PROTOCOL_VERSION, mode: config.mode }, "listening");
       return { port, adminPort };
     },
     drain,

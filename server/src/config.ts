@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
+import { unknownVariables } from "./config-guard.js";
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 const ms = (def: number, min = 0) => int(min).default(def);
@@ -27,10 +28,26 @@ export const envSchema = z
     ADMIN_PORT: int(0, 65535).default(9090),
     POD_NAME: z.string().min(1).default(hostname()),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-    /** Unset (with REDIS_CLUSTER_NODES unset too): in-memory stores, one pod. */
+    /**
+     * Where Redis is: exactly one of REDIS_URL (one instance), REDIS_CLUSTER_NODES (host:port seeds
+     * of a Redis Cluster) or REDIS_SENTINELS (host:port of the Sentinels watching
+     * REDIS_SENTINEL_MASTER). None of them, and no other REDIS_* variable: embedded mode,
+     * in-memory stores, one pod.
+     */
     REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
-    /** Comma-separated host:port seeds of a Redis Cluster; takes the place of REDIS_URL. */
     REDIS_CLUSTER_NODES: list,
+    REDIS_SENTINELS: list,
+    REDIS_SENTINEL_MASTER: z.string().min(1).default("mymaster"),
+    REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
+    /** Password of the Redis nodes (Sentinel or Cluster; a REDIS_URL carries its own). */
+    REDIS_PASSWORD: z.string().min(1).optional(),
+    /**
+     * A send is acknowledged only once this many replicas hold it (WAIT), so a failover cannot
+     * lose it. Default: 1 with Sentinel, 1 on a Cluster whose masters have replicas, 0 otherwise.
+     */
+    REDIS_MIN_REPLICAS_ACK: int(0, 16).optional(),
+    /** How long a send waits for its replicas before the sender gets `unavailable` (and retries). */
+    REDIS_REPLICA_ACK_TIMEOUT_MS: ms(1000, 10),
     /** HMAC key for session tokens; every pod of one deployment needs the same value. */
     SESSION_SECRET: z.string().min(16, "SESSION_SECRET must be at least 16 characters").optional(),
     SESSION_TTL_MS: ms(7 * 24 * 3600_000, 60_000),
@@ -81,7 +98,25 @@ export const envSchema = z
     if (lowWater !== undefined && lowWater >= env.MAX_CONNECTIONS) {
       ctx.addIssue({ code: "custom", path: ["MAX_CONNECTIONS_LOW_WATER"], message: "must be below MAX_CONNECTIONS" });
     }
-    const shared = env.REDIS_URL !== undefined || env.REDIS_CLUSTER_NODES.length > 0;
+    const kinds = [
+      env.REDIS_URL !== undefined && "REDIS_URL",
+      env.REDIS_CLUSTER_NODES.length > 0 && "REDIS_CLUSTER_NODES",
+      env.REDIS_SENTINELS.length > 0 && "REDIS_SENTINELS",
+    ].filter((k): k is string => k !== false);
+    if (kinds.length > 1) {
+      ctx.addIssue({
+        code: "custom",
+        path: [kinds.join(", ")],
+        message: "set only one of REDIS_URL, REDIS_CLUSTER_NODES and REDIS_SENTINELS",
+      });
+    }
+    for (const key of ["REDIS_CLUSTER_NODES", "REDIS_SENTINELS"] as const) {
+      for (const value of env[key]) {
+        if (!/^[^\s:]+:\d{1,5}$/.test(value))
+          ctx.addIssue({ code: "custom", path: [key], message: `"${value}" is not host:port` });
+      }
+    }
+    const shared = kinds.length > 0;
     if (shared && env.SESSION_SECRET === undefined) {
       ctx.addIssue({
         code: "custom",
@@ -97,33 +132,64 @@ export type Env = z.infer<typeof envSchema>;
 export type ServerEnvName = keyof z.input<typeof envSchema>;
 /** An environment for a server process, as strings, keyed by the schema's names. */
 export type ServerEnv = Partial<Record<ServerEnvName, string>>;
+/** How the pod keeps its shared state; /readyz and the start-up log say which. */
+export type RedisMode = "embedded" | "standalone" | "cluster" | "sentinel";
 
 export interface Config extends Omit<Env, "SESSION_SECRET" | "MAX_CONNECTIONS_LOW_WATER"> {
   SESSION_SECRET: string;
   MAX_CONNECTIONS_LOW_WATER: number;
+  mode: RedisMode;
 }
 
 export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-/** Parse the environment; a bad value throws one error listing every problem. */
+/** Parse the environment; a bad value or an unknown owned variable throws one error listing every problem. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const known = Object.fromEntries(Object.keys(envSchema.shape).map((k) => [k, env[k]]));
+  const names = Object.keys(envSchema.shape);
+  const problems = unknownVariables(env, names).map(
+    ({ name, closest }) => `  ${name}: not a variable of this server (did you mean ${closest}?)`,
+  );
+  const known = Object.fromEntries(names.map((k) => [k, env[k]]));
   // An empty variable means "use the default", as in most deployment tools.
-  for (const k of Object.keys(known)) if (known[k] === "") delete known[k];
+  for (const k of Object.keys(known)) if (known[k] === "" || known[k] === undefined) delete known[k];
   const parsed = envSchema.safeParse(known);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
-    throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
-  }
+  if (parsed.success) problems.push(...redisProblems(parsed.data, Object.keys(known)));
+  else problems.push(...parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`));
+  if (!parsed.success || problems.length > 0) throw new ConfigError(`invalid configuration:\n${problems.join("\n")}`);
   const e = parsed.data;
   return {
     ...e,
     // Embedded mode has one pod, so a per-process secret is enough.
     SESSION_SECRET: e.SESSION_SECRET ?? randomBytes(32).toString("hex"),
     MAX_CONNECTIONS_LOW_WATER: e.MAX_CONNECTIONS_LOW_WATER ?? Math.floor(e.MAX_CONNECTIONS * 0.9),
+    mode: modeOf(e),
   };
+}
+
+const modeOf = (e: Env): RedisMode =>
+  e.REDIS_SENTINELS.length > 0
+    ? "sentinel"
+    : e.REDIS_CLUSTER_NODES.length > 0
+      ? "cluster"
+      : e.REDIS_URL
+        ? "standalone"
+        : "embedded";
+
+/** Redis variables that make no sense together with the mode (`set` lists the non-empty ones). */
+function redisProblems(e: Env, set: string[]): string[] {
+  const mode = modeOf(e);
+  // Embedded mode only when nothing at all points at Redis: a stray REDIS_PASSWORD means a
+  // deployment that meant to share state and lost its address on the way.
+  const strays = set.filter((k) => k.startsWith("REDIS_"));
+  if (mode === "embedded" && strays.length > 0) {
+    return [`  ${strays.join(", ")}: set, but none of REDIS_URL, REDIS_CLUSTER_NODES, REDIS_SENTINELS is`];
+  }
+  const sentinelOnly = set.filter((k) => k.startsWith("REDIS_SENTINEL_"));
+  if (mode !== "sentinel" && sentinelOnly.length > 0)
+    return [`  ${sentinelOnly.join(", ")}: only used with REDIS_SENTINELS`];
+  return [];
 }
 
 /** Names of all variables the server reads (for the manifests' drift test). */

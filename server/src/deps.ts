@@ -8,7 +8,7 @@ import { RedisMessageStore } from "./stores/redis-message-store.js";
 import { RedisPresenceStore } from "./stores/redis-presence-store.js";
 import type { StoreLimits } from "./stores/types.js";
 
-/** Redis when configured (one instance or a cluster), otherwise the in-memory twins for one pod. */
+/** Redis when configured (one instance, a cluster, or Sentinel's master), otherwise the in-memory twins for one pod. */
 export function createDeps(config: Config, log: Logger): AppDeps {
   const limits: StoreLimits = {
     historyLimit: config.HISTORY_LIMIT,
@@ -16,8 +16,11 @@ export function createDeps(config: Config, log: Logger): AppDeps {
     idempotencyTtlMs: config.IDEMPOTENCY_TTL_MS,
     presenceTtlMs: config.PRESENCE_TTL_MS,
   };
-  if (!config.REDIS_URL && config.REDIS_CLUSTER_NODES.length === 0) {
-    log.warn("no REDIS_URL: in-memory stores, single pod; history is lost on restart");
+  if (config.mode === "embedded") {
+    log.warn(
+      { mode: config.mode },
+      "embedded mode (no REDIS_* variable set): in-memory stores, one pod only; history is lost on restart",
+    );
     return {
       config,
       log,
@@ -25,12 +28,16 @@ export function createDeps(config: Config, log: Logger): AppDeps {
     };
   }
   const redis = connectRedis(config, log);
+  log.info({ mode: config.mode }, `redis mode: ${config.mode}`);
   return {
     config,
     log,
     redis,
     stores: {
-      messages: new RedisMessageStore(redis.client, limits),
+      messages: new RedisMessageStore(redis.writer, limits, {
+        replicas: redis.replicasAck,
+        timeoutMs: config.REDIS_REPLICA_ACK_TIMEOUT_MS,
+      }),
       presence: new RedisPresenceStore(redis.client, limits),
     },
   };

@@ -5,5 +5,6 @@ export { type PodHandle, type PodOptions, SERVER_ENTRY, startPod } from "./pod.j
 export { type Managed, spawnManaged, stopProcess } from "./processes.js";
 export { type RedisHandle, type RedisOptions, redisPing, startRedis } from "./redis.js";
 export { type RedisClusterHandle, startRedisCluster } from "./redis-cluster.js";
+export { type RedisSentinelHandle, type RedisSentinelOptions, startRedisSentinel } from "./redis-sentinel.js";
 export { loopbackLimits, type ServerEnv } from "./server-env.js";
 export { delay, freePort, getJson, waitFor } from "./wait.js";

@@ -10,20 +10,25 @@ export interface RedisClusterHandle {
   ports: number[];
   /** `host:port,…` for REDIS_CLUSTER_NODES. */
   seeds: string;
-  /** Stop one master (its slots become unavailable), then start it again on the same port and data. */
-  stopNode(index: number): Promise<void>;
+  /**
+   * Stop one node (SIGTERM, or SIGKILL with `hard`): without replicas its slots become
+   * unavailable; with them, a replica takes over after cluster-node-timeout.
+   */
+  stopNode(index: number, hard?: boolean): Promise<void>;
+  /** Start a stopped node again on the same port and data. */
   startNode(index: number): Promise<void>;
   destroy(): Promise<void>;
 }
 
 /**
- * A real Redis Cluster of `masters` masters (no replicas) on free loopback ports, created with
- * `redis-cli --cluster create`. AOF is on, so a restarted master keeps its data and slots.
+ * A real Redis Cluster of `masters` masters, each with `replicas` replicas (default none), on
+ * free loopback ports, created with `redis-cli --cluster create`. AOF is on, so a restarted
+ * node keeps its data and slots. The first `masters` ports are the masters, as created.
  */
-export async function startRedisCluster(masters = 3): Promise<RedisClusterHandle> {
+export async function startRedisCluster(masters = 3, { replicas = 0 } = {}): Promise<RedisClusterHandle> {
   const server = requireBinary("redis-server", "redis-server");
   const cli = requireBinary("redis-cli", "redis-tools");
-  const ports = await Promise.all(Array.from({ length: masters }, () => freePort()));
+  const ports = await Promise.all(Array.from({ length: masters * (1 + replicas) }, () => freePort()));
   const dirs = ports.map(() => mkdtempSync(join(tmpdir(), "chat-cluster-")));
   const procs: (Managed | undefined)[] = [];
 
@@ -51,6 +56,9 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterHandle
       "always",
       "--save",
       "",
+      // A replica's first sync starts at once (the default waits 5 s to batch replicas).
+      "--repl-diskless-sync-delay",
+      "0",
     ]);
     procs[i] = p;
     await waitFor(`cluster node ${port}`, async () => {
@@ -60,7 +68,14 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterHandle
   };
   await Promise.all(ports.map((_, i) => startNode(i)));
 
-  const create = spawnManaged(cli, ["--cluster", "create", ...ports.map((p) => `127.0.0.1:${p}`), "--cluster-yes"]);
+  const create = spawnManaged(cli, [
+    "--cluster",
+    "create",
+    ...ports.map((p) => `127.0.0.1:${p}`),
+    "--cluster-replicas",
+    String(replicas),
+    "--cluster-yes",
+  ]);
   const code = await create.exited;
   if (code !== 0) throw new Error(`redis-cli --cluster create failed (${code}):\n${create.output()}`);
   const clusterOk = async () => {
@@ -69,13 +84,34 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterHandle
     return info.output().includes("cluster_state:ok");
   };
   await waitFor("cluster_state:ok", clusterOk, { timeoutMs: 20_000, intervalMs: 200 });
+  const syncedReplicas = async () => {
+    let synced = 0;
+    for (const port of ports) {
+      const info = spawnManaged(cli, ["-p", String(port), "info", "replication"]);
+      await info.exited;
+      if (info.output().includes("role:slave") && info.output().includes("master_link_status:up")) synced++;
+      // …and every node has heard (by gossip) who replicates whom.
+      const nodes = spawnManaged(cli, ["-p", String(port), "cluster", "nodes"]);
+      await nodes.exited;
+      if (
+        nodes
+          .output()
+          .split("\n")
+          .filter((l) => l.includes("slave")).length !==
+        masters * replicas
+      )
+        return false;
+    }
+    return synced === masters * replicas;
+  };
+  await waitFor("replicas in sync", syncedReplicas, { timeoutMs: 20_000, intervalMs: 200 });
 
   return {
     ports,
     seeds: ports.map((p) => `127.0.0.1:${p}`).join(","),
-    async stopNode(i) {
+    async stopNode(i, hard = false) {
       const p = procs[i];
-      if (p) await stopProcess(p, "SIGTERM");
+      if (p) await stopProcess(p, hard ? "SIGKILL" : "SIGTERM");
     },
     async startNode(i) {
       await startNode(i);

@@ -21,6 +21,8 @@ export interface RedisHandle {
   stop(hard?: boolean): Promise<void>;
   /** Start again on the same port and data dir. */
   start(): Promise<void>;
+  /** Send a signal without waiting (SIGSTOP/SIGCONT freeze and thaw the server). */
+  signal(sig: NodeJS.Signals): void;
   /** Stop for good and remove the data dir. */
   destroy(): Promise<void>;
   output(): string;
@@ -81,6 +83,9 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisHandle> 
     dir,
     stop,
     start,
+    signal: (sig) => {
+      proc?.child.kill(sig);
+    },
     async destroy() {
       await stop(true);
       rmSync(dir, { recursive: true, force: true });

@@ -17,12 +17,19 @@ export const kustomizeDirs = (kind: "overlays" | "components") =>
  */
 export const ROUTE_COMPONENTS = ["traefik", "ingress-nginx", "gateway-api"];
 
-/** Every valid combination: at most one route component, and any subset of the others. */
+/** The components that replace the bundled Redis: alternatives too, at most one per combination. */
+export const REDIS_COMPONENTS = ["redis-cluster", "redis-sentinel"];
+
+/** Every valid combination: at most one route and one Redis component, and any subset of the others. */
 export function componentCombinations(): string[][] {
-  const others = kustomizeDirs("components").filter((c) => !ROUTE_COMPONENTS.includes(c));
+  const alternatives = [...ROUTE_COMPONENTS, ...REDIS_COMPONENTS];
+  const others = kustomizeDirs("components").filter((c) => !alternatives.includes(c));
   const subsets: string[][] = [[]];
   for (const c of others) subsets.push(...subsets.map((s) => [...s, c]));
-  return [[], ...ROUTE_COMPONENTS.map((r) => [r])].flatMap((route) => subsets.map((s) => [...route, ...s]));
+  const oneOf = (choices: string[]) => [[], ...choices.map((c) => [c])];
+  return oneOf(ROUTE_COMPONENTS).flatMap((route) =>
+    oneOf(REDIS_COMPONENTS).flatMap((redis) => subsets.map((s) => [...route, ...redis, ...s])),
+  );
 }
 
 export interface Rendering {

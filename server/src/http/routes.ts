@@ -2,25 +2,35 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import express, { type Express } from "express";
 import helmet from "helmet";
+import type { RedisMode } from "../config.js";
 import type { Lifecycle } from "../lifecycle/lifecycle.js";
 import type { Metrics } from "./metrics.js";
 
-const probes = (app: Express, lifecycle: Lifecycle, pod: string) => {
+/** Who answers a probe: the pod, and how it keeps its state (embedded, standalone, cluster, sentinel). */
+export interface Identity {
+  pod: string;
+  mode: RedisMode;
+  /** Replicas that confirm each message before its ack (REDIS_MIN_REPLICAS_ACK as resolved). */
+  replicasAck: () => number;
+}
+
+const probes = (app: Express, lifecycle: Lifecycle, { pod, mode, replicasAck }: Identity) => {
   // Liveness never looks at dependencies: restarting a pod does not bring Redis back.
   app.get("/livez", (_req, res) => {
     res.json({ live: true, pod });
   });
   app.get("/readyz", (_req, res) => {
     const r = lifecycle.readiness();
-    res.status(r.ready ? 200 : 503).json({ ...r, pod });
+    res.status(r.ready ? 200 : 503).json({ ...r, mode, replicasAck: replicasAck(), pod });
   });
 };
 
 /** The public app: probes and the built client. */
-export function publicRoutes(lifecycle: Lifecycle, pod: string, clientDir: string): Express {
+export function publicRoutes(lifecycle: Lifecycle, identity: Identity, clientDir: string): Express {
+  const { pod } = identity;
   const app = express();
   app.disable("x-powered-by");
-  probes(app, lifecycle, pod);
+  probes(app, lifecycle, identity);
   // The client needs nothing from elsewhere: scripts, styles and sockets are same-origin only.
   app.use(
     helmet({
@@ -66,12 +76,12 @@ export function publicRoutes(lifecycle: Lifecycle, pod: string, clientDir: strin
 export function adminRoutes(
   lifecycle: Lifecycle,
   metrics: Metrics,
-  pod: string,
+  identity: Identity,
   drain: (delayMs: number) => Promise<{ deadline: number }>,
 ): Express {
   const app = express();
   app.disable("x-powered-by");
-  probes(app, lifecycle, pod);
+  probes(app, lifecycle, identity);
   app.get("/metrics", async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
@@ -92,7 +102,7 @@ export function adminRoutes(
       return;
     }
     const { deadline } = await drain(delayMs);
-    res.status(202).json({ draining: true, pod, deadline });
+    res.status(202).json({ draining: true, pod: identity.pod, deadline });
   });
   app.use((_req, res) => {
     res.status(404).json({ error: { code: "not_found", message: "no such route" } });

@@ -198,10 +198,11 @@ export function registerChatHandlers(socket: ChatSocket, deps: HandlerDeps) {
 
 /**
  * ioredis errors that mean "Redis (or the shard owning this room) is not reachable right now",
- * as opposed to a bug. Both single-instance and cluster clients.
+ * as opposed to a bug. Single-instance, cluster and Sentinel clients, and a write that its
+ * replicas did not confirm in time (NOREPLICAS): the sender retries it with the same clientId.
  */
 const UNREACHABLE =
-  /Connection is closed|Stream isn't writeable|enableOfflineQueue|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Failed to refresh slots cache|Too many Cluster redirections|Cluster isn't ready|None of startup nodes|CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN/;
+  /Connection is closed|Stream isn't writeable|enableOfflineQueue|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Failed to refresh slots cache|Too many Cluster redirections|Cluster isn't ready|None of startup nodes|CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN|READONLY|MOVED|NOREPLICAS|Command aborted due to connection close|All sentinels are unreachable/;
 
 export function isConnectionError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;

@@ -1,6 +1,6 @@
 import type { ChatMessage } from "@chat/protocol";
 import { roomKeys } from "./keys.js";
-import { type RedisClient, script } from "./redis-script.js";
+import { NO_REPLICA_ACK, type RedisClient, type ReplicaAck, script, writeScript } from "./redis-script.js";
 import { APPEND, HISTORY } from "./redis-scripts.js";
 import type { AppendInput, AppendResult, HistoryResult, MessageStore, StoreLimits } from "./types.js";
 
@@ -8,7 +8,11 @@ type StreamEntry = [id: string, fields: string[]];
 
 const parseEntry = ([, fields]: StreamEntry): ChatMessage => JSON.parse(fields[1] ?? "null") as ChatMessage;
 
-/** Room history in a Redis Stream per room; seq from INCR, entry id `<seq>-0`, idempotency keys with a TTL. */
+/**
+ * Room history in a Redis Stream per room; seq from INCR, entry id `<seq>-0`, idempotency keys with a TTL.
+ * Writes go through writeScript: with `replicaAck`, a write (a retry's too) returns only once
+ * enough replicas hold it, so what a sender sees acknowledged survives a failover.
+ */
 export class RedisMessageStore implements MessageStore {
   private readonly appendScript;
   private readonly historyScript;
@@ -16,8 +20,9 @@ export class RedisMessageStore implements MessageStore {
   constructor(
     redis: RedisClient,
     private readonly limits: Pick<StoreLimits, "historyLimit" | "historyPage" | "idempotencyTtlMs">,
+    replicaAck: ReplicaAck = NO_REPLICA_ACK,
   ) {
-    this.appendScript = script<[number, string]>(redis, APPEND, 3);
+    this.appendScript = writeScript<[number, string]>(redis, APPEND, 3, replicaAck);
     this.historyScript = script<[number, number, StreamEntry[]]>(redis, HISTORY, 2);
   }
 

@@ -11,10 +11,13 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
  * The clientId key remembers only `<seq>:<ts>` (not the message: it lives for IDEMPOTENCY_TTL_MS);
  * a retry gets the original from the stream, or, if history was trimmed since, the message
  * rebuilt from its seq and ts and the retry itself.
+ * A retry refreshes the clientId key's TTL: a write, so that a WAIT after it on a fresh
+ * connection still waits for the replicas to catch up to (at least) the original.
  */
 export const APPEND = `
 local prev = redis.call('GET', KEYS[3])
 if prev then
+  redis.call('PEXPIRE', KEYS[3], ARGV[7])
   local seq, ts = string.match(prev, '^(%d+):(%d+)$')
   local entry = redis.call('XRANGE', KEYS[2], seq .. '-0', seq .. '-0')[1]
   if entry then return {0, entry[2][2]} end
