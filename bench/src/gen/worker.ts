@@ -10,17 +10,8 @@ import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { benchText, readBenchText } from "../lean/frames.js";
 import { LeanSocket } from "../lean/socket.js";
 import { encodeHistogram, newHistogram, recordMs } from "./hist.js";
-import type {
-  ConnectCmd,
-  ConnectResult,
-  Envelope,
-  JoinCmd,
-  JoinResult,
-  LeanCommand,
-  LoadCmd,
-  Reply,
-  WindowResult,
-} from "./messages.js";
+import type { ConnectCmd, ConnectResult, JoinCmd, JoinResult, LeanCommand, LoadCmd, WindowResult } from "./messages.js";
+import { inParallel, serveCommands } from "./serve.js";
 
 let gen = 0;
 const subs: LeanSocket[] = [];
@@ -44,17 +35,6 @@ function onFrame(frame: string) {
   } else otherEvents++;
 }
 
-async function pool<T>(items: T[], concurrency: number, fn: (item: T) => Promise<void>) {
-  let next = 0;
-  const run = async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await fn(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, run));
-}
-
 const percentile = (xs: number[], p: number) => {
   if (xs.length === 0) return 0;
   const sorted = [...xs].sort((a, b) => a - b);
@@ -68,7 +48,7 @@ async function connect(c: ConnectCmd): Promise<ConnectResult> {
   let failed = 0;
   const list = c.role === "sub" ? subs : senders;
   const base = list.length;
-  await pool(
+  await inParallel(
     Array.from({ length: c.count }, (_, i) => i),
     c.concurrency,
     async (i) => {
@@ -105,7 +85,7 @@ async function join(c: JoinCmd): Promise<JoinResult> {
   const errors: string[] = [];
   let ok = 0;
   let failed = 0;
-  await pool(list, c.concurrency, async (sock) => {
+  await inParallel(list, c.concurrency, async (sock) => {
     try {
       const body = await sock.request("room:join", { room: c.room }, 30_000);
       if (body.startsWith('[{"ok":true')) ok++;
@@ -211,10 +191,4 @@ async function handle(body: LeanCommand): Promise<unknown> {
   }
 }
 
-process.on("message", (msg: Envelope) => {
-  handle(msg.body as LeanCommand).then(
-    (result) => process.send?.({ id: msg.id, ok: true, result } satisfies Reply),
-    (err: unknown) => process.send?.({ id: msg.id, ok: false, error: String(err) } satisfies Reply),
-  );
-});
-process.on("disconnect", () => process.exit(0));
+serveCommands<LeanCommand>(handle);

@@ -1,5 +1,5 @@
-import { type ClusterEvent, FAST, mergeOverrides, type Rig, startRig } from "@chat/rig";
 import type { ChatMessage } from "@chat/protocol";
+import { type ClusterEvent, FAST, mergeOverrides, type Rig, startRig } from "@chat/rig";
 import { type AuditedClient, auditDelivery } from "@chat/testkit";
 import { meterFor, progress, round, share, sleep } from "../common.js";
 import { decodeHistogram, type LatencySummary, newHistogram, summarize } from "../gen/hist.js";
@@ -402,7 +402,7 @@ async function run(kind: Kind, profile: Profile, label: string, setup: Setup): P
         loopDelayMaxMs: round(rep.loopDelayMaxMs),
       })),
       machineBusy: round(cpu.machineBusy),
-      errorsSample: [...acc.sample, ...clients.flatMap((c) => c.errors)].slice(0, 8),
+      errorsSample: [...acc.sample, ...clients.flatMap((c) => c.errors)].slice(0, 12),
     };
   } finally {
     await gens.stop();

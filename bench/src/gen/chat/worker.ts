@@ -15,10 +15,9 @@ import type {
   ChatSendCmd,
   ChatSettled,
   ChatStartCmd,
-  Envelope,
   Kind,
-  Reply,
 } from "../messages.js";
+import { inParallel, serveCommands } from "../serve.js";
 import { StockClient } from "./stock-client.js";
 
 interface User {
@@ -74,14 +73,6 @@ function newUser(index: number, room: string): User {
     }
   });
   return { room, bot };
-}
-
-async function inParallel<T>(items: T[], concurrency: number, fn: (item: T) => Promise<void>) {
-  let next = 0;
-  const run = async () => {
-    while (next < items.length) await fn(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, run));
 }
 
 async function chatStart(c: ChatStartCmd) {
@@ -182,6 +173,14 @@ function report(u: User): ChatClientReport {
   }
   const b = u.bot as ChatBot;
   const changes = b.events.map((e) => e.what);
+  const reconnects = changes.filter((w) => w.includes("-> reconnecting")).length;
+  // A client that lost its connection: what happened, from the first drain notice on.
+  const from = b.drainNotices[0] ?? 0;
+  const trail = b.events
+    .filter((e) => e.at >= from)
+    .slice(0, 8)
+    .map((e) => `+${e.at - from}ms ${e.what}`)
+    .join("; ");
   return {
     name: b.session?.user.name ?? "?",
     room: u.room,
@@ -191,8 +190,8 @@ function report(u: User): ChatClientReport {
     deliveries: [...b.deliveries].filter(([, n]) => n > 1),
     disconnectedMs: b.disconnectedMs,
     handovers: changes.filter((w) => w.startsWith("handing-over -> connected")).length,
-    reconnects: changes.filter((w) => w.includes("-> reconnecting")).length,
-    errors: b.errors.slice(0, 5),
+    reconnects,
+    errors: reconnects > 0 ? [`${b.session?.user.name}: ${trail}`, ...b.errors.slice(0, 4)] : b.errors.slice(0, 5),
   };
 }
 
@@ -240,10 +239,4 @@ async function handle(body: ChatCommand): Promise<unknown> {
   }
 }
 
-process.on("message", (msg: Envelope) => {
-  handle(msg.body as ChatCommand).then(
-    (result) => process.send?.({ id: msg.id, ok: true, result } satisfies Reply),
-    (err: unknown) => process.send?.({ id: msg.id, ok: false, error: String(err) } satisfies Reply),
-  );
-});
-process.on("disconnect", () => process.exit(0));
+serveCommands<ChatCommand>(handle);
