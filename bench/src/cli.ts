@@ -119,7 +119,7 @@ export async function runBench(opts: RunOptions): Promise<BenchResult> {
     print(rolloutTable(result.rollout));
     for (const r of result.rollout)
       print(
-        `${r.target}: ${r.method}; ${r.clientsWithCookie}/${r.clients} clients got an affinity cookie${r.rigLogDir ? `; rig logs: ${r.rigLogDir}` : ""}`,
+        `${r.target}: ${r.method}; generators ${r.generators.map((g) => `${g.cores} cores (loop p99 ${g.loopDelayP99Ms} ms)`).join(", ")}${r.rigLogDir ? `; rig logs: ${r.rigLogDir}` : ""}`,
       );
   }
   result.goals = goals(result.capacity, result.fanout, result.rollout, 10_000);

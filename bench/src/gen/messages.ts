@@ -1,5 +1,7 @@
 /** Commands the orchestrator sends to a generator process, and what each answers. */
 
+import type { ChatMessage } from "@chat/protocol";
+
 export type Kind = "ours" | "stock" | "ceiling";
 
 export interface ConnectCmd {
@@ -73,34 +75,43 @@ export interface ChatSendCmd {
   pad: string;
 }
 
-export interface ClientReport {
+/** One rollout client at the end of the run, as the delivery audit reads it (arrays over IPC). */
+export interface ChatClientReport {
+  name: string;
   room: string;
-  /** clientIds this client's app handed over to send (its outbox, or emit for stock). */
+  /** Every message the client holds for its room (ours: by seq after dedupe; stock: every broadcast shown). */
+  known: ChatMessage[];
+  /** Ours: its messages the server confirmed as stored. */
+  acked: ChatMessage[];
+  /** Stock: clientIds the app emitted (a stock app has no outbox: an emit is final). */
   sent: string[];
-  /** Sends still unacknowledged at the end (ours: in the outbox). */
-  unacked: number;
-  /** clientId → times the app showed it (after the client's own dedupe). */
-  shown: Record<string, number>;
-  /** Broadcasts received again and dropped by the client's dedupe (ours: same seq). */
-  rawRedeliveries: number;
-  /** Messages learned only through the end-of-run sync join (ours). */
-  recoveredBySync: number;
-  /** Each period without a usable connection, ms. */
-  gaps: number[];
-  connections: number;
+  /** Message id -> broadcasts received, where above 1. */
+  deliveries: [string, number][];
+  /** Total time without a usable connection, ms. */
+  disconnectedMs: number;
   handovers: number;
-  /** Cookie names an ingress set (e.g. HAProxy's `SERVERID`), kept and sent back like a browser does. */
-  cookies: string[];
+  reconnects: number;
   errors: string[];
 }
 
 export interface ChatReport {
-  clients: ClientReport[];
+  clients: ChatClientReport[];
   /** Per wall-clock second (epoch s): delivery delay histogram of this process' messages. */
   delayBySecond: Record<string, string>;
+  /** This process' event-loop delay over the run: a generator that falls behind shows here. */
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
 }
 
-export type Command =
+export interface ChatSettled {
+  /** Sends still queued (ours: in the outbox). */
+  pending: number;
+  /** Per room, the highest seq this process' clients got acknowledged. */
+  top: Record<string, number>;
+}
+
+/** Commands of the lean generator (fan-out, capacity). */
+export type LeanCommand =
   | { cmd: "init"; gen: number }
   | ConnectCmd
   | JoinCmd
@@ -108,13 +119,22 @@ export type Command =
   | { cmd: "stopLoad" }
   | { cmd: "window" }
   | { cmd: "closeAll" }
+  | { cmd: "exit" };
+
+/** Commands of the rollout generator (chat users on the shipped client core). */
+export type ChatCommand =
+  | { cmd: "init"; gen: number }
   | ChatStartCmd
   | ChatSendCmd
   | { cmd: "chatStop" }
   | { cmd: "chatSettle"; timeoutMs: number }
+  | { cmd: "chatCatchUp"; top: Record<string, number>; timeoutMs: number }
   | { cmd: "chatReport" }
   | { cmd: "endpoints"; urls: string[] }
+  | { cmd: "closeAll" }
   | { cmd: "exit" };
+
+export type Command = LeanCommand | ChatCommand;
 
 export interface Envelope {
   id: number;

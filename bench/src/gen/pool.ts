@@ -1,9 +1,28 @@
 import { type ChildProcess, fork } from "node:child_process";
+import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import type { Command, Envelope, Reply } from "./messages.js";
 
-/** Compiled entry of the generator process (built by `pnpm --filter @chat/bench build`). */
-export const WORKER_ENTRY = fileURLToPath(new URL("../../dist/gen/worker.js", import.meta.url));
+/** A generator process' program. */
+export interface GenEntry {
+  path: string;
+  execArgv: string[];
+}
+
+/** The lean generator (fan-out, capacity), compiled (built by `pnpm --filter @chat/bench build`). */
+export const LEAN_WORKER: GenEntry = {
+  path: fileURLToPath(new URL("../../dist/gen/worker.js", import.meta.url)),
+  execArgv: [],
+};
+
+/**
+ * The rollout generator: the shipped client core, which ships TypeScript sources, so it runs
+ * from src under tsx (the loader costs start-up time, not run time).
+ */
+export const CHAT_WORKER: GenEntry = {
+  path: fileURLToPath(new URL("../../src/gen/chat/worker.ts", import.meta.url)),
+  execArgv: ["--import", createRequire(import.meta.url).resolve("tsx")],
+};
 
 interface Gen {
   child: ChildProcess;
@@ -15,12 +34,12 @@ export class GenPool {
   private readonly gens: Gen[] = [];
   private nextId = 0;
 
-  static async start(count: number, env: Record<string, string> = {}): Promise<GenPool> {
+  static async start(count: number, entry: GenEntry = LEAN_WORKER): Promise<GenPool> {
     const pool = new GenPool();
     for (let i = 0; i < count; i++) {
-      const child = fork(WORKER_ENTRY, [], {
+      const child = fork(entry.path, [], {
+        execArgv: entry.execArgv,
         stdio: ["ignore", "inherit", "inherit", "ipc"],
-        env: { ...process.env, ...env },
       });
       const gen: Gen = { child, pending: new Map() };
       child.on("message", (reply: Reply) => {
@@ -87,3 +106,6 @@ export class GenPool {
     }
   }
 }
+
+/** Where the lean generator's compiled entry is (the CLI checks it was built). */
+export const WORKER_ENTRY = LEAN_WORKER.path;

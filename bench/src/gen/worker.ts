@@ -1,27 +1,17 @@
 /**
- * A load-generator process (forked by the orchestrator, driven over IPC). Holds many lean
- * connections; in fan-out mode it sends at a fixed rate and measures the delivery delay of its
- * own messages on its own clock; in chat mode it runs ChatClients for the rollout scenario.
+ * The lean load-generator process (forked by the orchestrator, driven over IPC) for the fan-out
+ * and capacity measurements ONLY: many lean connections (../lean/, raw `ws` frames, no
+ * socket.io-client) that send at a fixed rate and time their own messages on their own clock.
+ * It exists because socket.io-client's own CPU, on the same 2 cores as the servers, would
+ * distort a deliveries-per-server-CPU figure. It has no outbox, resume or handover: the
+ * rollout, which proves delivery, runs the shipped client core (./chat/worker.ts).
  */
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { benchText, readBenchText } from "../lean/frames.js";
 import { LeanSocket } from "../lean/socket.js";
-import { ChatClient } from "./chat-client.js";
-import { encodeHistogram, type Histogram, newHistogram, recordMs } from "./hist.js";
-import type {
-  ChatReport,
-  ChatSendCmd,
-  ChatStartCmd,
-  Command,
-  ConnectCmd,
-  ConnectResult,
-  Envelope,
-  JoinCmd,
-  JoinResult,
-  LoadCmd,
-  Reply,
-  WindowResult,
-} from "./messages.js";
+import { encodeHistogram, newHistogram, recordMs } from "./hist.js";
+import type { ConnectCmd, ConnectResult, JoinCmd, JoinResult, LeanCommand, LoadCmd, WindowResult } from "./messages.js";
+import { inParallel, serveCommands } from "./serve.js";
 
 let gen = 0;
 const subs: LeanSocket[] = [];
@@ -45,17 +35,6 @@ function onFrame(frame: string) {
   } else otherEvents++;
 }
 
-async function pool<T>(items: T[], concurrency: number, fn: (item: T) => Promise<void>) {
-  let next = 0;
-  const run = async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await fn(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, run));
-}
-
 const percentile = (xs: number[], p: number) => {
   if (xs.length === 0) return 0;
   const sorted = [...xs].sort((a, b) => a - b);
@@ -69,7 +48,7 @@ async function connect(c: ConnectCmd): Promise<ConnectResult> {
   let failed = 0;
   const list = c.role === "sub" ? subs : senders;
   const base = list.length;
-  await pool(
+  await inParallel(
     Array.from({ length: c.count }, (_, i) => i),
     c.concurrency,
     async (i) => {
@@ -106,7 +85,7 @@ async function join(c: JoinCmd): Promise<JoinResult> {
   const errors: string[] = [];
   let ok = 0;
   let failed = 0;
-  await pool(list, c.concurrency, async (sock) => {
+  await inParallel(list, c.concurrency, async (sock) => {
     try {
       const body = await sock.request("room:join", { room: c.room }, 30_000);
       if (body.startsWith('[{"ok":true')) ok++;
@@ -181,83 +160,9 @@ function takeWindow(): WindowResult {
   return result;
 }
 
-// -- chat mode (rollout) ------------------------------------------------------------------
-
-let endpoints: string[] = [];
-let rr = 0;
-const chatClients: ChatClient[] = [];
-let chatTimer: NodeJS.Timeout | undefined;
-const delayBySecond = new Map<number, Histogram>();
-const pickUrl = () => endpoints[rr++ % endpoints.length] as string;
-
-async function chatStart(c: ChatStartCmd) {
-  endpoints = c.urls;
-  const clients = Array.from({ length: c.clients }, (_, i) => {
-    const index = c.firstIndex + i;
-    return new ChatClient({
-      kind: c.kind,
-      gen,
-      index,
-      room: `room-${index % c.rooms}`,
-      pickUrl,
-      onDelay: (ms) => {
-        const second = Math.floor(Date.now() / 1000);
-        let h = delayBySecond.get(second);
-        if (!h) {
-          h = newHistogram();
-          delayBySecond.set(second, h);
-        }
-        recordMs(h, ms);
-      },
-    });
-  });
-  const errors: string[] = [];
-  await pool(clients, c.concurrency, async (client) => {
-    try {
-      await client.start();
-      chatClients.push(client);
-    } catch (err) {
-      if (errors.length < 5) errors.push((err as Error).message);
-    }
-  });
-  return { started: chatClients.length, errors };
-}
-
-function chatSend(c: ChatSendCmd) {
-  if (chatTimer) clearInterval(chatTimer);
-  const t0 = performance.now();
-  let done = 0;
-  let next = 0;
-  chatTimer = setInterval(() => {
-    const due = Math.floor(((performance.now() - t0) * c.rate) / 1000) - done;
-    for (let k = 0; k < due; k++) {
-      // Every client takes its turn: a steady trickle from everyone.
-      const client = chatClients[next++ % chatClients.length];
-      client?.send(c.pad);
-      done++;
-    }
-  }, 5);
-}
-
-async function chatSettle(timeoutMs: number) {
-  if (chatTimer) clearInterval(chatTimer);
-  chatTimer = undefined;
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline && chatClients.some((c) => c.pending > 0)) await new Promise((r) => setTimeout(r, 100));
-  await new Promise((r) => setTimeout(r, 1000));
-  await pool(chatClients, 50, (c) => c.sync());
-  return { pending: chatClients.reduce((n, c) => n + c.pending, 0) };
-}
-
-function chatReport(): ChatReport {
-  const encoded: Record<string, string> = {};
-  for (const [second, h] of delayBySecond) encoded[String(second)] = encodeHistogram(h);
-  return { clients: chatClients.map((c) => c.report()), delayBySecond: encoded };
-}
-
 // -- IPC --------------------------------------------------------------------------------------
 
-async function handle(body: Command): Promise<unknown> {
+async function handle(body: LeanCommand): Promise<unknown> {
   switch (body.cmd) {
     case "init":
       gen = body.gen;
@@ -279,24 +184,6 @@ async function handle(body: Command): Promise<unknown> {
       for (const s of [...subs, ...senders]) s.terminate();
       subs.length = 0;
       senders.length = 0;
-      for (const c of chatClients) c.close();
-      chatClients.length = 0;
-      return null;
-    case "chat":
-      return chatStart(body);
-    case "chatSend":
-      chatSend(body);
-      return null;
-    case "chatStop":
-      if (chatTimer) clearInterval(chatTimer);
-      chatTimer = undefined;
-      return null;
-    case "chatSettle":
-      return chatSettle(body.timeoutMs);
-    case "chatReport":
-      return chatReport();
-    case "endpoints":
-      endpoints = body.urls;
       return null;
     case "exit":
       setTimeout(() => process.exit(0), 10);
@@ -304,10 +191,4 @@ async function handle(body: Command): Promise<unknown> {
   }
 }
 
-process.on("message", (msg: Envelope) => {
-  handle(msg.body).then(
-    (result) => process.send?.({ id: msg.id, ok: true, result } satisfies Reply),
-    (err: unknown) => process.send?.({ id: msg.id, ok: false, error: String(err) } satisfies Reply),
-  );
-});
-process.on("disconnect", () => process.exit(0));
+serveCommands<LeanCommand>(handle);

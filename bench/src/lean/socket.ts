@@ -1,3 +1,9 @@
+/**
+ * The lean Socket.IO client (Engine.IO v4 frames over raw `ws`) of the fan-out and capacity
+ * measurements ONLY: socket.io-client's own CPU, on the same cores as the servers, would distort
+ * their deliveries-per-server-CPU figures. It has no outbox, resume or handover and must not
+ * grow them: the rollout, which proves delivery, runs the shipped client core (../gen/chat/).
+ */
 import WebSocket from "ws";
 import { connectFrame, Eio, eventFrame, parseAck, Sio, SOCKET_PATH } from "./frames.js";
 

@@ -1,9 +1,11 @@
+import type { ChatMessage } from "@chat/protocol";
 import { type ClusterEvent, FAST, mergeOverrides, type Rig, startRig } from "@chat/rig";
-import { meterFor, progress, round, share, sleep, withGenerators } from "../common.js";
+import { type AuditedClient, auditDelivery } from "@chat/testkit";
+import { meterFor, progress, round, share, sleep } from "../common.js";
 import { decodeHistogram, type LatencySummary, newHistogram, summarize } from "../gen/hist.js";
-import type { ChatReport, ClientReport, Kind } from "../gen/messages.js";
-import type { GenPool } from "../gen/pool.js";
-import { CpuMeter } from "../procstat.js";
+import type { ChatClientReport, ChatReport, ChatSettled, Kind } from "../gen/messages.js";
+import { CHAT_WORKER, GenPool } from "../gen/pool.js";
+import { CpuMeter, cpuSeconds } from "../procstat.js";
 import type { Profile } from "../profiles.js";
 import { OUR_BENCH_ENV, type Pod, startCluster } from "../targets.js";
 
@@ -46,19 +48,19 @@ export interface RolloutResult {
   method: string;
   /** Rig only: where its pod, HAProxy and Redis logs and its cluster log went. */
   rigLogDir?: string;
-  /** Clients that got an affinity cookie from the ingress (and sent it back on later connects). */
-  clientsWithCookie: number;
+  /** Messages stored (ours: acknowledged; stock: emitted, as a stock app has no outbox). */
   sent: number;
   /** (message, member) pairs the member never saw by the end of the run. */
   lost: number;
   /** Messages no member of the room saw at all. */
   lostForEveryone: number;
-  /** (message, member) pairs shown more than once, after the client's own dedupe. */
+  /**
+   * Messages a user sees twice: ours, a clientId stored under two seqs (a retry stored again);
+   * stock, which does not dedupe, (message, member) broadcasts received more than once.
+   */
   duplicated: number;
-  /** Broadcasts dropped by the client's dedupe (ours: same seq twice, e.g. a gap fill overlapping a broadcast). */
+  /** Ours: broadcasts received twice and dropped by the client core's dedupe (e.g. during a handover). */
   rawRedeliveries: number;
-  /** Messages learned only by the end-of-run sync join (ours); included in "not lost". */
-  recoveredBySync: number;
   unacked: number;
   missedPerClient: { mean: number; max: number; clientsAffected: number };
   /** Per client, total time without a usable connection, ms (clients that never lost one count 0). */
@@ -72,6 +74,8 @@ export interface RolloutResult {
   /** Delivery delay per second, from the start of sending. */
   delayBySecond: DelaySecond[];
   serverCpuS: number;
+  /** Per generator process: cores used over the run and event-loop delay p99 (does it keep up?). */
+  generators: { cores: number; loopDelayP99Ms: number; loopDelayMaxMs: number }[];
   machineBusy: number;
   errorsSample: string[];
 }
@@ -82,39 +86,74 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? 0;
 };
 
-/** Accounting over every client's report: what each member of a room should have seen. */
-export function account(clients: ClientReport[]) {
-  const sentByRoom = new Map<string, Set<string>>();
-  for (const c of clients) {
-    const set = sentByRoom.get(c.room) ?? new Set<string>();
-    for (const id of c.sent) set.add(id);
-    sentByRoom.set(c.room, set);
+/**
+ * Lost and duplicated, counted by testkit's delivery audit (the one module for it). Our clients
+ * report what the client core holds; a stock client has no seqs, so its room's emitted messages
+ * are numbered here (any fixed order: the audit asks "does every member hold every message")
+ * and every emit counts as stored, since a stock app shows a sent message as sent.
+ */
+export function auditRollout(kind: Kind, clients: ChatClientReport[]) {
+  const audited: AuditedClient[] =
+    kind === "stock"
+      ? stockAsAudited(clients)
+      : clients.map((c) => ({
+          rooms: [c.room],
+          known: new Map([[c.room, new Map(c.known.map((m) => [m.seq, m]))]]),
+          acked: c.acked,
+          deliveries: new Map(c.deliveries),
+          session: { user: { name: c.name } },
+        }));
+  const audit = auditDelivery(audited);
+  // "<name> lacks <room>:<seq>": per member, and the messages no member of the room holds.
+  const missing = new Map<string, number>();
+  const lackingMembers = new Map<string, number>();
+  for (const line of audit.lost) {
+    const [who, , what] = line.split(" ");
+    missing.set(who ?? "", (missing.get(who ?? "") ?? 0) + 1);
+    if (what) lackingMembers.set(what, (lackingMembers.get(what) ?? 0) + 1);
   }
-  const seenByRoom = new Map<string, Set<string>>();
-  let lost = 0;
-  let duplicated = 0;
-  const missed: number[] = [];
+  const members = new Map<string, number>();
+  for (const c of clients) members.set(c.room, (members.get(c.room) ?? 0) + 1);
+  const lostForEveryone = [...lackingMembers].filter(
+    ([what, n]) => n === members.get(what.slice(0, what.lastIndexOf(":"))),
+  ).length;
+  return {
+    sent: audit.acked,
+    lost: audit.lost.length,
+    lostForEveryone,
+    duplicated: kind === "stock" ? audit.duplicateDeliveries : audit.storedTwice.length,
+    rawRedeliveries: kind === "stock" ? 0 : audit.duplicateDeliveries,
+    missed: clients.map((c) => missing.get(c.name) ?? 0),
+    sample: [...audit.storedTwice, ...audit.lost].slice(0, 5),
+  };
+}
+
+function stockAsAudited(clients: ChatClientReport[]): AuditedClient[] {
+  const seqOf = new Map<string, number>();
+  const emitted = new Map<string, ChatMessage>();
+  const perRoom = new Map<string, number>();
   for (const c of clients) {
-    const expected = sentByRoom.get(c.room) ?? new Set<string>();
-    const seen = seenByRoom.get(c.room) ?? new Set<string>();
-    seenByRoom.set(c.room, seen);
-    let m = 0;
-    for (const id of expected) if (!(id in c.shown)) m++;
-    for (const [id, n] of Object.entries(c.shown)) {
-      seen.add(id);
-      if (n > 1) duplicated += n - 1;
+    for (const clientId of c.sent) {
+      const seq = (perRoom.get(c.room) ?? 0) + 1;
+      perRoom.set(c.room, seq);
+      seqOf.set(`${c.room}:${clientId}`, seq);
+      emitted.set(`${c.room}:${clientId}`, { id: `${c.room}:${clientId}`, seq, room: c.room, clientId } as ChatMessage);
     }
-    lost += m;
-    missed.push(m);
   }
-  let lostForEveryone = 0;
-  let sent = 0;
-  for (const [room, ids] of sentByRoom) {
-    sent += ids.size;
-    const seen = seenByRoom.get(room) ?? new Set<string>();
-    for (const id of ids) if (!seen.has(id)) lostForEveryone++;
-  }
-  return { sent, lost, duplicated, lostForEveryone, missed };
+  return clients.map((c) => {
+    const known = new Map<number, ChatMessage>();
+    for (const m of c.known) {
+      const seq = seqOf.get(`${m.room}:${m.clientId}`);
+      if (seq !== undefined) known.set(seq, { ...m, seq });
+    }
+    return {
+      rooms: [c.room],
+      known: new Map([[c.room, known]]),
+      acked: c.sent.map((id) => emitted.get(`${c.room}:${id}`) as ChatMessage),
+      deliveries: new Map(c.deliveries),
+      session: { user: { name: c.name } },
+    };
+  });
 }
 
 /** What the shared body needs from a way of running pods and replacing them. */
@@ -245,7 +284,9 @@ async function rigSetup(profile: Profile, label: string): Promise<Setup> {
 
 async function run(kind: Kind, profile: Profile, label: string, setup: Setup): Promise<RolloutResult> {
   const r = profile.rollout;
-  return await withGenerators(profile.generators, async (gens) => {
+  // The clients are the shipped client core (and socket.io-client), spread over the generators.
+  const gens = await GenPool.start(profile.generators, CHAT_WORKER);
+  try {
     const meter = setup.meter(gens);
     progress(`${label}: ${r.clients} clients joining ${r.rooms} rooms`);
     const started = await gens.all<{ started: number; errors: string[] }>(
@@ -263,6 +304,7 @@ async function run(kind: Kind, profile: Profile, label: string, setup: Setup): P
     const startErrors = started.flatMap((s) => s.errors);
     if (startErrors.length > 0) throw new Error(`${label}: clients failed to start: ${startErrors[0]}`);
     meter.reset();
+    const genCpu0 = gens.pids.map((pid) => cpuSeconds(pid) ?? 0);
     // Pods come and go: sample their CPU often so an exited pod keeps what it used.
     const sampler = setInterval(() => meter.sample(), 200);
     const t0 = Date.now();
@@ -280,12 +322,16 @@ async function run(kind: Kind, profile: Profile, label: string, setup: Setup): P
     const rolloutEnd = Date.now();
     await sleep(r.afterMs);
     mark("sending stops");
-    const settled = await gens.all<{ pending: number }>({ cmd: "chatSettle", timeoutMs: 15_000 }, 60_000);
+    const settled = await gens.all<ChatSettled>({ cmd: "chatSettle", timeoutMs: 15_000 }, 60_000);
+    const top: Record<string, number> = {};
+    for (const s of settled) for (const [room, seq] of Object.entries(s.top)) top[room] = Math.max(top[room] ?? 0, seq);
+    await gens.all({ cmd: "chatCatchUp", top, timeoutMs: 15_000 }, 60_000);
     const cpu = meter.read();
+    const genCores = gens.pids.map((pid, i) => ((cpuSeconds(pid) ?? 0) - (genCpu0[i] ?? 0)) / cpu.wallS);
     clearInterval(sampler);
     const reports = await gens.all<ChatReport>({ cmd: "chatReport" }, 60_000);
     const clients = reports.flatMap((rep) => rep.clients);
-    const acc = account(clients);
+    const acc = auditRollout(kind, clients);
 
     // Delivery delay per wall-clock second, merged over generators.
     const perSecond = new Map<number, ReturnType<typeof newHistogram>>();
@@ -313,7 +359,7 @@ async function run(kind: Kind, profile: Profile, label: string, setup: Setup): P
         const s = summarize(h);
         return { t: round((second * 1000 - t0) / 1000), count: s.count, p50: s.p50, p99: s.p99, max: s.max };
       });
-    const totals = clients.map((c) => c.gaps.reduce((a, b) => a + b, 0));
+    const totals = clients.map((c) => Math.round(c.disconnectedMs));
     return {
       target: kind,
       clients: clients.length,
@@ -323,13 +369,11 @@ async function run(kind: Kind, profile: Profile, label: string, setup: Setup): P
       via: setup.via,
       method: setup.method,
       ...(setup.rigLogDir ? { rigLogDir: setup.rigLogDir } : {}),
-      clientsWithCookie: clients.filter((c) => c.cookies.length > 0).length,
       sent: acc.sent,
       lost: acc.lost,
       lostForEveryone: acc.lostForEveryone,
       duplicated: acc.duplicated,
-      rawRedeliveries: clients.reduce((n, c) => n + c.rawRedeliveries, 0),
-      recoveredBySync: clients.reduce((n, c) => n + c.recoveredBySync, 0),
+      rawRedeliveries: acc.rawRedeliveries,
       unacked: settled.reduce((n, s) => n + s.pending, 0),
       missedPerClient: {
         mean: round(acc.missed.reduce((a, b) => a + b, 0) / Math.max(1, acc.missed.length), 1),
@@ -348,12 +392,19 @@ async function run(kind: Kind, profile: Profile, label: string, setup: Setup): P
       delayDuring: windowed(rolloutStart, rolloutEnd, true),
       delayAfter: windowed(rolloutEnd, rolloutEnd + r.afterMs + 1000, false),
       handovers: clients.reduce((n, c) => n + c.handovers, 0),
-      reconnects: clients.reduce((n, c) => n + c.gaps.length, 0),
+      reconnects: clients.reduce((n, c) => n + c.reconnects, 0),
       events,
       delayBySecond,
       serverCpuS: round(cpu.cpu.server ?? 0),
+      generators: reports.map((rep, i) => ({
+        cores: round(genCores[i] ?? 0),
+        loopDelayP99Ms: round(rep.loopDelayP99Ms),
+        loopDelayMaxMs: round(rep.loopDelayMaxMs),
+      })),
       machineBusy: round(cpu.machineBusy),
-      errorsSample: clients.flatMap((c) => c.errors).slice(0, 8),
+      errorsSample: [...acc.sample, ...clients.flatMap((c) => c.errors)].slice(0, 12),
     };
-  });
+  } finally {
+    await gens.stop();
+  }
 }
