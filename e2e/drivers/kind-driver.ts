@@ -17,28 +17,25 @@ import type { ClusterDriver, ClusterPod } from "./driver.js";
 /** Runs `kubectl <args>` and returns its stdout; rejects with kubectl's stderr. */
 export type Kubectl = (args: string[]) => Promise<string>;
 
-export const execKubectl: Kubectl = async (args) => {
-  try {
-    const { stdout } = await promisify(execFile)("kubectl", args, { maxBuffer: 32 << 20 });
-    return stdout;
-  } catch (err) {
-    const e = err as { stderr?: string; message: string };
-    throw new Error(`kubectl ${args.join(" ")} failed: ${e.stderr?.trim() || e.message}`);
-  }
-};
+/** Runs `<binary> <args>` and returns its stdout; rejects with the tool's stderr. */
+const execTool =
+  (binary: string) =>
+  async (args: string[]): Promise<string> => {
+    try {
+      const { stdout } = await promisify(execFile)(binary, args, { maxBuffer: 32 << 20 });
+      return stdout;
+    } catch (err) {
+      const e = err as { stderr?: string; message: string };
+      throw new Error(`${binary} ${args.join(" ")} failed: ${e.stderr?.trim() || e.message}`);
+    }
+  };
+
+export const execKubectl: Kubectl = execTool("kubectl");
 
 /** Runs `docker <args>` (kind's nodes are containers) and returns its stdout. */
 export type Docker = (args: string[]) => Promise<string>;
 
-export const execDocker: Docker = async (args) => {
-  try {
-    const { stdout } = await promisify(execFile)("docker", args, { maxBuffer: 32 << 20 });
-    return stdout;
-  } catch (err) {
-    const e = err as { stderr?: string; message: string };
-    throw new Error(`docker ${args.join(" ")} failed: ${e.stderr?.trim() || e.message}`);
-  }
-};
+export const execDocker: Docker = execTool("docker");
 
 /** A long-running `kubectl <args>` (logs -f) whose output so far can be read at any time. */
 export interface Follower {
