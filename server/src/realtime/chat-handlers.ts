@@ -197,11 +197,12 @@ export function registerChatHandlers(socket: ChatSocket, deps: HandlerDeps) {
 }
 
 /**
- * ioredis errors that mean "Redis (or the shard owning this room) is not reachable right now",
- * as opposed to a bug. Both single-instance and cluster clients.
+ * ioredis errors that mean "Redis (or the shard owning this room) cannot take this right now",
+ * as opposed to a bug. Both single-instance and cluster clients. OOM: Redis is at maxmemory and,
+ * with noeviction, refuses writes (also from inside a script) until memory is freed.
  */
 const UNREACHABLE =
-  /Connection is closed|Stream isn't writeable|enableOfflineQueue|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Failed to refresh slots cache|Too many Cluster redirections|Cluster isn't ready|None of startup nodes|CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN/;
+  /Connection is closed|Stream isn't writeable|enableOfflineQueue|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Failed to refresh slots cache|Too many Cluster redirections|Cluster isn't ready|None of startup nodes|CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN|OOM command not allowed/;
 
 export function isConnectionError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;

@@ -6,11 +6,15 @@ const NOW_MS = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
 /**
- * KEYS: seq, log, clientId key. ARGV: room, authorId, authorName, text, clientId, historyLimit, idempotencyTtlMs.
+ * KEYS: seq, log, clientId key. ARGV: room, authorId, authorName, text, clientId, historyLimit,
+ * clientIdTtlMs, roomIdleTtlMs.
  * Returns {stored (1|0), messageJson}. The stream entry id is `<seq>-0`, so XRANGE by seq is direct.
  * The clientId key remembers only `<seq>:<ts>` (not the message: it lives for IDEMPOTENCY_TTL_MS);
  * a retry gets the original from the stream, or, if history was trimmed since, the message
  * rebuilt from its seq and ts and the retry itself.
+ * Every new message pushes the expiry of seq and log to roomIdleTtlMs from now, so an idle room
+ * vanishes as a whole. clientIdTtlMs is at most roomIdleTtlMs (the caller takes the minimum): a
+ * clientId key never outlives the seq it points into. A retry refreshes nothing.
  */
 export const APPEND = `
 local prev = redis.call('GET', KEYS[3])
@@ -33,6 +37,8 @@ local msg = cjson.encode({
 })
 redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[6], seq .. '-0', 'm', msg)
 redis.call('SET', KEYS[3], seq .. ':' .. string.format('%d', now), 'PX', ARGV[7])
+redis.call('PEXPIRE', KEYS[1], ARGV[8])
+redis.call('PEXPIRE', KEYS[2], ARGV[8])
 return {1, msg}
 `;
 
