@@ -25,7 +25,10 @@ export interface ClusterDriver {
   pods(): Promise<ClusterPod[]>;
   /** `kubectl rollout restart deployment/chat`; resolves once rolled out and every old pod is gone. */
   rollout(): Promise<void>;
-  /** Delete a pod with no grace (SIGKILL); resolves once a replacement is ready. */
+  /**
+   * Crash a pod: its server gets SIGKILL with no preStop and no drain; resolves once it is
+   * replaced and ready (the rig starts a new pod; on kind the kubelet restarts the container).
+   */
   kill(pod: string): Promise<void>;
   /** Resolves once exactly `replicas` pods run, all ready, none terminating. */
   scale(replicas: number): Promise<void>;

@@ -5,7 +5,7 @@
  * This machine has no container engine, so this driver has never run here; kind-driver.test.ts
  * checks the commands it builds and how it reads kubectl's answers.
  */
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -16,18 +16,54 @@ import type { ClusterDriver, ClusterPod } from "./driver.js";
 /** Runs `kubectl <args>` and returns its stdout; rejects with kubectl's stderr. */
 export type Kubectl = (args: string[]) => Promise<string>;
 
-export const execKubectl: Kubectl = async (args) => {
-  try {
-    const { stdout } = await promisify(execFile)("kubectl", args, { maxBuffer: 32 << 20 });
-    return stdout;
-  } catch (err) {
-    const e = err as { stderr?: string; message: string };
-    throw new Error(`kubectl ${args.join(" ")} failed: ${e.stderr?.trim() || e.message}`);
-  }
+/** Runs `<binary> <args>` and returns its stdout; rejects with the tool's stderr. */
+const execTool =
+  (binary: string) =>
+  async (args: string[]): Promise<string> => {
+    try {
+      const { stdout } = await promisify(execFile)(binary, args, { maxBuffer: 32 << 20 });
+      return stdout;
+    } catch (err) {
+      const e = err as { stderr?: string; message: string };
+      throw new Error(`${binary} ${args.join(" ")} failed: ${e.stderr?.trim() || e.message}`);
+    }
+  };
+
+export const execKubectl: Kubectl = execTool("kubectl");
+
+/** Runs `docker <args>` (kind's nodes are containers) and returns its stdout. */
+export type Docker = (args: string[]) => Promise<string>;
+
+export const execDocker: Docker = execTool("docker");
+
+/** A long-running `kubectl <args>` (logs -f) whose output so far can be read at any time. */
+export interface Follower {
+  output(): string;
+  stop(): void;
+}
+export type Follow = (args: string[]) => Follower;
+
+export const spawnFollow: Follow = (args) => {
+  let text = "";
+  const child = spawn("kubectl", args, { stdio: ["ignore", "pipe", "pipe"] });
+  child.stdout.on("data", (d: Buffer) => {
+    text += d.toString();
+  });
+  child.stderr.on("data", (d: Buffer) => {
+    text += d.toString();
+  });
+  child.on("error", (err) => {
+    text += `\n(kubectl ${args.join(" ")}: ${err.message})\n`;
+  });
+  return { output: () => text, stop: () => child.kill() };
 };
 
 export interface KindOptions {
   kubectl?: Kubectl;
+  /** Runs commands on the kind nodes (default: the docker CLI). */
+  docker?: Docker;
+  /** Streams a pod's logs while it lives (default: spawned `kubectl logs -f`). */
+  follow?: Follow;
   /** The ingress (default http://localhost, where k8s/kind/cluster.yaml publishes port 80). */
   baseUrl?: string;
   /** kubectl context (default: kind-chat, the cluster k8s/kind/cluster.yaml creates). */
@@ -42,7 +78,23 @@ type Model = Pick<DeploymentModel, "name" | "namespace" | "selector" | "replicas
 
 interface PodJson {
   metadata: { name: string; deletionTimestamp?: string };
-  status?: { phase?: string; conditions?: { type: string; status: string }[] };
+  spec?: { nodeName?: string };
+  status?: {
+    phase?: string;
+    conditions?: { type: string; status: string }[];
+    containerStatuses?: { name: string; containerID?: string; restartCount?: number }[];
+  };
+}
+
+/** The node a pod runs on and its chat container (id without the runtime prefix). Pure; unit-tested. */
+export function parseContainer(json: string, container = "chat") {
+  const pod = JSON.parse(json) as PodJson;
+  const status = pod.status?.containerStatuses?.find((c) => c.name === container);
+  const id = status?.containerID?.replace(/^[a-z]+:\/\//, "");
+  if (!pod.spec?.nodeName || !id) {
+    throw new Error(`pod ${pod.metadata.name}: no node or no running ${container} container to kill`);
+  }
+  return { node: pod.spec.nodeName, id, restarts: status?.restartCount ?? 0 };
 }
 
 /** Pods as kubectl reports them. Pure; unit-tested. */
@@ -76,6 +128,10 @@ export class KindDriver implements ClusterDriver {
   readonly log = new ClusterLog();
   readonly baseUrl: string;
   private readonly kubectl: Kubectl;
+  private readonly docker: Docker;
+  private readonly follow: Follow;
+  /** Every chat pod's log since it was first seen ready, kept after the pod is gone. */
+  private readonly logs = new Map<string, Follower>();
   private readonly pollMs: number;
   private readonly timeoutMs: number;
   private readonly context: string;
@@ -87,6 +143,8 @@ export class KindDriver implements ClusterDriver {
     opts: KindOptions = {},
   ) {
     this.kubectl = opts.kubectl ?? execKubectl;
+    this.docker = opts.docker ?? execDocker;
+    this.follow = opts.follow ?? spawnFollow;
     this.baseUrl = opts.baseUrl ?? process.env.E2E_BASE_URL ?? "http://localhost";
     this.context = opts.context ?? process.env.E2E_KUBE_CONTEXT ?? "kind-chat";
     this.pollMs = opts.pollMs ?? 1000;
@@ -123,11 +181,28 @@ export class KindDriver implements ClusterDriver {
 
   /** Every command names its context and namespace: never whatever kubectl happens to point at. */
   run(...args: string[]): Promise<string> {
-    return this.kubectl(["--context", this.context, "--namespace", this.model.namespace ?? "default", ...args]);
+    return this.kubectl(this.scoped(args));
+  }
+
+  private scoped(args: string[]) {
+    return ["--context", this.context, "--namespace", this.model.namespace ?? "default", ...args];
+  }
+
+  /**
+   * Streams the log of each pod from when it is first seen ready: a pod that is deleted later
+   * (rollout, scale down) takes its log out of the API with it, and the artifacts need it.
+   */
+  private followLogs(pods: ClusterPod[]) {
+    for (const p of pods) {
+      if (!p.ready || this.logs.has(p.name)) continue;
+      this.logs.set(p.name, this.follow(this.scoped(["logs", "-f", "--timestamps", "-c", "chat", p.name])));
+    }
   }
 
   async pods(): Promise<ClusterPod[]> {
-    return parsePods(await this.run("get", "pods", "-l", this.selector, "-o", "json"));
+    const pods = parsePods(await this.run("get", "pods", "-l", this.selector, "-o", "json"));
+    this.followLogs(pods);
+    return pods;
   }
 
   /** Poll the pods (recording changes in the cluster log) until `done` holds, within the operation bound. */
@@ -170,15 +245,32 @@ export class KindDriver implements ClusterDriver {
     });
   }
 
+  /**
+   * A crash: the chat container is killed on its node by the container runtime (SIGKILL, no
+   * preStop, no SIGTERM, no drain), then the kubelet restarts it in the same pod. Not
+   * `kubectl delete pod --grace-period=0 --force`: that removes only the API object, and the
+   * kubelet still stops the container gracefully (preStop, SIGTERM), which is a drain.
+   */
   kill(pod: string) {
     return this.operation("kill", { pod }, async () => {
       const replicas = (await this.pods()).filter((p) => !p.terminating).length;
-      await this.run("delete", "pod", pod, "--grace-period=0", "--force");
-      await this.waitPods(
-        `a replacement for ${pod}`,
-        (pods) => !pods.some((p) => p.name === pod) && this.settled(replicas)(pods),
-      );
+      const { node, id, restarts } = parseContainer(await this.run("get", "pod", pod, "-o", "json"));
+      // kind names each node's container after the node.
+      await this.docker(["exec", node, "crictl", "stop", "--timeout", "0", id]);
+      this.log.add("killed", { pod, detail: { node, container: id } });
+      await this.waitFor(`${pod}'s chat container to restart`, async () => {
+        return parseContainer(await this.run("get", "pod", pod, "-o", "json")).restarts > restarts;
+      });
+      await this.waitPods(`${pod} ready again after its restart`, this.settled(replicas));
     });
+  }
+
+  private async waitFor(what: string, done: () => Promise<boolean>) {
+    const deadline = Date.now() + this.timeoutMs;
+    while (!(await done().catch(() => false))) {
+      if (Date.now() > deadline) throw new Error(`timed out after ${this.timeoutMs} ms waiting for ${what}`);
+      await delay(this.pollMs);
+    }
   }
 
   scale(replicas: number) {
@@ -238,9 +330,23 @@ export class KindDriver implements ClusterDriver {
     files.push(join(dir, "timeline.json"));
     await save("pods.txt", ["get", "pods", "-o", "wide"]);
     await save("events.txt", ["get", "events", "--sort-by=.lastTimestamp"]);
-    await save("chat.log", ["logs", "-l", this.selector, "--prefix", "--tail=-1", "--max-log-requests=20"]);
+    // Per pod: what was streamed while it lived (also for pods deleted since), then, for pods
+    // still here, the log of the container before its last restart (a kill, a crash).
+    mkdirSync(join(dir, "logs"), { recursive: true });
+    for (const [name, follower] of this.logs) {
+      const file = join(dir, "logs", `${name}.log`);
+      writeFileSync(file, follower.output());
+      files.push(file);
+    }
+    for (const p of await this.pods().catch(() => [] as ClusterPod[])) {
+      if (!this.logs.has(p.name))
+        await save(join("logs", `${p.name}.log`), ["logs", "--timestamps", "-c", "chat", p.name]);
+      await save(join("logs", `${p.name}.previous.log`), ["logs", "--previous", "--timestamps", "-c", "chat", p.name]);
+    }
     return files;
   }
 
-  async stop() {}
+  async stop() {
+    for (const follower of this.logs.values()) follower.stop();
+  }
 }

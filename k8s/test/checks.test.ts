@@ -9,7 +9,12 @@ import {
   availabilityViolations,
   envDriftViolations,
   hardeningViolations,
+  networkPolicyViolations,
   parseGatewayDuration,
+  probeViolations,
+  quantityBytes,
+  redisBytes,
+  redisMemoryViolations,
   referenceViolations,
   routeViolations,
   shutdownViolations,
@@ -188,13 +193,102 @@ describe("policy checks catch what they are for", () => {
     expect(adminPortViolations(objects)).toEqual(["preStop /drain must use the admin port, not http"]);
   });
 
-  it("availability: make-before-break rollouts, one autoscaler", () => {
+  it("availability: make-before-break rollouts, a PDB that never evicts everything, one autoscaler", () => {
     const { objects, deployment, find } = fixture();
     deployment.spec.strategy.rollingUpdate.maxUnavailable = 1;
-    objects.push({ ...structuredClone(find("HorizontalPodAutoscaler")), metadata: { name: "chat-2" } });
+    find("PodDisruptionBudget").spec.unhealthyPodEvictionPolicy = "AlwaysAllow";
+    const hpa = (name: string) => ({
+      apiVersion: "autoscaling/v2",
+      kind: "HorizontalPodAutoscaler",
+      metadata: { name },
+      spec: {
+        scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "chat" },
+        minReplicas: 3,
+        maxReplicas: 6,
+      },
+    });
+    objects.push(hpa("chat"), hpa("chat-2"));
     expect(availabilityViolations(objects)).toEqual([
       "Deployment/chat: needs RollingUpdate with maxUnavailable 0 and maxSurge >= 1 (make before break)",
+      "PDB/chat: unhealthyPodEvictionPolicy AlwaysAllow (use IfHealthyBudget)",
       "Deployment/chat: 2 autoscalers fight over it",
+    ]);
+  });
+
+  it("redis memory: maxmemory set, noeviction, and below the container limit with headroom", () => {
+    expect(redisBytes("600mb")).toBe(600 * 1024 ** 2);
+    expect(redisBytes("1g")).toBe(1e9);
+    expect(quantityBytes("1Gi")).toBe(1024 ** 3);
+    const conf = (f: ReturnType<typeof fixture>) => f.find("ConfigMap", "redis-config").data;
+    const none = fixture();
+    conf(none)["redis.conf"] = conf(none)["redis.conf"].replace(/^maxmemory .*$/m, "");
+    expect(redisMemoryViolations(none.objects)).toEqual([
+      "StatefulSet/redis: redis.conf sets no maxmemory: noeviction never applies, the kernel OOM-kills Redis first",
+    ]);
+    const tight = fixture();
+    conf(tight)["redis.conf"] = conf(tight)["redis.conf"].replace(/^maxmemory .*$/m, "maxmemory 900mb");
+    conf(tight)["redis.conf"] = conf(tight)["redis.conf"].replace(
+      /^maxmemory-policy .*$/m,
+      "maxmemory-policy allkeys-lru",
+    );
+    expect(redisMemoryViolations(tight.objects)).toEqual([
+      "StatefulSet/redis: maxmemory-policy is not noeviction",
+      "StatefulSet/redis: maxmemory 900mb is 88% of the 1Gi limit (at most 60%: AOF rewrite needs headroom)",
+    ]);
+  });
+
+  it("network policies: default deny, http from the ingress only, /drain from Prometheus only, DNS and Redis out", () => {
+    const open = fixture();
+    const allow = open.find("NetworkPolicy", "chat");
+    // The admin port for a whole namespace, http for every pod of this one, a rule without ports.
+    delete allow.spec.ingress[1].from[0].podSelector;
+    allow.spec.ingress[0].from = [{ podSelector: {} }];
+    allow.spec.ingress.push({ from: [{ ipBlock: { cidr: "0.0.0.0/0" } }] });
+    allow.spec.egress = [];
+    open.objects.splice(open.objects.indexOf(open.find("NetworkPolicy", "chat-default-deny")), 1);
+    allow.spec.policyTypes = ["Ingress"];
+    expect(networkPolicyViolations(open.objects)).toEqual([
+      "chat pods: no NetworkPolicy isolates them for both Ingress and Egress (default deny)",
+      "NetworkPolicy/chat ingress rule 0: admits pods of this namespace",
+      "NetworkPolicy/chat ingress rule 1: admits every pod of a namespace to the admin port (/drain)",
+      "NetworkPolicy/chat ingress rule 2: admits every port (name the ports)",
+      "chat pods: egress to DNS (UDP 53) is not allowed",
+      "chat pods: egress to Redis (TCP 6379) is not allowed",
+    ]);
+    const mixed = fixture();
+    const rules = mixed.find("NetworkPolicy", "chat").spec.ingress;
+    rules[0].ports.push({ port: "admin", protocol: "TCP" });
+    rules[0].from.push({ namespaceSelector: {} });
+    expect(networkPolicyViolations(mixed.objects)).toEqual([
+      "NetworkPolicy/chat ingress rule 0: admits the same sources to http and admin",
+      "NetworkPolicy/chat ingress rule 0: admits every pod of a namespace to the admin port (/drain)",
+      "NetworkPolicy/chat ingress rule 0: admits pods of every namespace",
+    ]);
+  });
+
+  it("probes: no tcpSocket probe on a pod that a NetworkPolicy isolates", () => {
+    const { objects, find } = fixture();
+    const redis = find("StatefulSet", "redis").spec.template.spec.containers[0];
+    redis.livenessProbe = { tcpSocket: { port: "redis" }, periodSeconds: 10 };
+    expect(probeViolations(objects)).toEqual([
+      "StatefulSet/redis container redis: livenessProbe is tcpSocket (use exec)",
+    ]);
+  });
+
+  it("routes: the Traefik retry middleware exists in the Ingress's namespace; HTTPS means a secure cookie", () => {
+    const traefik = fixture("kind");
+    const ing = traefik.find("Ingress");
+    ing.metadata.annotations["traefik.ingress.kubernetes.io/router.middlewares"] = "default-chat-retry@kubernetescrd";
+    ing.spec.tls = [{ hosts: ["chat.example.com"], secretName: "chat-tls" }];
+    expect(routeViolations(traefik.objects)).toEqual([
+      "Ingress/chat: router.middlewares default-chat-retry@kubernetescrd names no Middleware of this rendering (<namespace>-<name>@kubernetescrd)",
+      "Ingress/chat: has tls but is not routed on the websecure entry point",
+      "Ingress/chat: has tls but Service chat's affinity cookie is not secure",
+    ]);
+    const nginx = fixture("kind-ingress-nginx");
+    nginx.find("Ingress").spec.tls = [{ hosts: ["chat.example.com"], secretName: "chat-tls" }];
+    expect(routeViolations(nginx.objects)).toEqual([
+      "Ingress/chat: has tls but the affinity cookie is not secure (session-cookie-secure)",
     ]);
   });
 });

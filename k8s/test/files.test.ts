@@ -6,7 +6,15 @@ import { ENV_NAMES, loadConfig } from "@chat/server/config";
 import { Ajv } from "ajv";
 import { describe, expect, it } from "vitest";
 import { parse, parseDocument } from "yaml";
-import { copySources, dockerignore, execForm, parseDockerfile } from "./support/dockerfile.js";
+import {
+  ancestry,
+  copySources,
+  dockerignore,
+  execForm,
+  parseDockerfile,
+  runParts,
+  stages as stagesOf,
+} from "./support/dockerfile.js";
 import { FieldChecker, schemaErrors } from "./support/models.js";
 import { type K8sObject, parseObjects } from "./support/objects.js";
 import { K8S_DIR, REPO_DIR, repoPath } from "./support/paths.js";
@@ -69,16 +77,98 @@ describe("Dockerfile", () => {
       expect(existsSync(repoPath(pkg)), pkg).toBe(true);
       expect(ignored(pkg), `${pkg} is excluded by .dockerignore`).toBe(false);
     }
-    for (const heavy of ["node_modules/x", "server/dist/main.js", ".git/HEAD", "k8s/base/chat.env"]) {
-      expect(ignored(heavy), `${heavy} should stay out of the context`).toBe(true);
+    const outside = [
+      "node_modules/x",
+      "server/dist/main.js",
+      ".git/HEAD",
+      "k8s/base/chat.env",
+      // Sources of packages the image does not build, tests and docs: editing them must not
+      // rebuild the image.
+      "e2e/specs/chat.spec.ts",
+      "e2e/playwright.config.ts",
+      "bench/src/main.ts",
+      "testkit/src/index.ts",
+      "server/test/stores.test.ts",
+      "server/src/config.test.ts",
+      "client/src/connection/outbox.test.ts",
+      "README.md",
+      "docs/deploy.md",
+      "k8s/components/tls/README.md",
+      ".github/workflows/kind-e2e.yml",
+      "scripts/other.sh",
+    ];
+    for (const path of outside) expect(ignored(path), `${path} should stay out of the context`).toBe(true);
+    for (const needed of [
+      "scripts/deploy-artifact.sh",
+      "server/src/main.ts",
+      "client/index.html",
+      "protocol/src/index.ts",
+    ]) {
+      expect(ignored(needed), `${needed} is needed by the image`).toBe(false);
     }
   });
 
   it("installs the pnpm version the repository declares", () => {
     const declared = (JSON.parse(read("package.json")) as { packageManager: string }).packageManager;
     expect(read("Dockerfile")).toContain(`npm install --global ${declared}`);
-    expect(read("Dockerfile")).toMatch(/pnpm install --frozen-lockfile/);
-    expect(read("Dockerfile")).toMatch(/pnpm --filter @chat\/server deploy --prod --legacy/);
+  });
+
+  const all = stagesOf(instructions);
+  const runs = instructions.filter((i) => i.op === "RUN").map(runParts);
+  const pnpmRuns = runs.filter((r) => /^pnpm\b/.test(r.command));
+
+  it("keeps the pnpm store in the layers, so a restored layer cache installs with --offline", () => {
+    // A store in a cache mount is empty on a fresh runner even when the `pnpm fetch` layer
+    // comes from a remote cache; the --offline installs after it would then fail.
+    for (const r of pnpmRuns) expect(r.mounts, r.command).toEqual([]);
+    const fetch = pnpmRuns.filter((r) => /\bpnpm fetch\b/.test(r.command));
+    expect(fetch).toHaveLength(1);
+    const storeEnv = instructions.find((i) => i.op === "ENV" && /npm_config_store_dir=\S+/.test(i.args));
+    expect(storeEnv, "ENV npm_config_store_dir").toBeDefined();
+    expect(storeEnv?.line ?? Infinity).toBeLessThan(instructions.find((i) => /pnpm fetch/.test(i.args))?.line ?? 0);
+    // The fetch layer depends on the lockfile only: no source COPY before it in its stage chain.
+    const fetchStage = [...all].find(([, ins]) => ins.some((i) => /pnpm fetch/.test(i.args)))?.[0] ?? "";
+    const before = ancestry(all, fetchStage).flatMap((s) => all.get(s) ?? []);
+    const copied = before.filter((i) => i.op === "COPY").flatMap((i) => copySources(i).sources);
+    expect(copied.sort()).toEqual([".npmrc", "pnpm-lock.yaml", "pnpm-workspace.yaml"]);
+  });
+
+  it("installs only the built packages' dependencies, offline, without install scripts", () => {
+    const installs = pnpmRuns.filter((r) => /\bpnpm install\b/.test(r.command));
+    expect(installs.map((r) => r.command.match(/--filter "([^"]+)"/)?.[1]).sort()).toEqual([
+      "@chat/client...",
+      "@chat/server...",
+    ]);
+    for (const { command } of installs) {
+      for (const flag of ["--frozen-lockfile", "--offline", "--ignore-scripts"]) expect(command).toContain(flag);
+    }
+    // No whole-workspace install, build or deploy anywhere.
+    for (const { command } of pnpmRuns.filter((r) => !/pnpm (fetch|install)\b/.test(r.command))) {
+      expect(command, command).toMatch(/^pnpm --filter "@chat\/(client|server)\.\.\." run build$/);
+    }
+    expect(pnpmRuns.some((r) => /\bdeploy\b/.test(r.command))).toBe(false);
+  });
+
+  it("makes the server directory with scripts/deploy-artifact.sh, the one way to make it", () => {
+    const server = all.get("server") ?? [];
+    const deploy = server.filter((i) => i.op === "RUN" && i.args.startsWith("scripts/deploy-artifact.sh "));
+    expect(deploy).toHaveLength(1);
+    const out = deploy[0]?.args.split(/\s+/)[1];
+    const runtime = all.get("runtime") ?? [];
+    const copy = runtime.find((i) => i.op === "COPY" && copySources(i).from === "server");
+    expect(copy && copySources(copy).sources).toEqual([out]);
+    expect(read("scripts", "deploy-artifact.sh")).toMatch(
+      /pnpm\}? --filter @chat\/server deploy --prod --legacy --offline --ignore-scripts/,
+    );
+    // The runtime image is built from the Node image itself, not from a stage with the store.
+    const baseImage = instructions[0]?.op === "ARG" ? instructions[0].args.split("=")[0] : undefined;
+    expect(ancestry(all, "runtime")).toEqual(["runtime", `\${${baseImage}}`]);
+  });
+
+  it("listens dual-stack (HOST=::) in the image, as in the manifests", () => {
+    const env = (all.get("runtime") ?? []).filter((i) => i.op === "ENV").map((i) => i.args);
+    expect(env.join(" ")).toMatch(/(^|\s)HOST=::(\s|$)/);
+    expect(chatEnv.HOST).toBe("::");
   });
 
   it("starts the server the one way: node server/dist/main.js, as a numeric non-root user", () => {
@@ -92,9 +182,10 @@ describe("Dockerfile", () => {
     // The same numeric user as the pod's securityContext, so runAsNonRoot can verify it.
     const user = last("USER")?.args;
     expect(user).toBe(`${podSpec.securityContext.runAsUser}:${podSpec.securityContext.runAsGroup}`);
-    // Kubernetes and compose use that command as is.
-    expect(podSpec.containers[0].command).toBeUndefined();
+    // The Deployment spells out the image's command and directory, for whatever reads the manifest.
+    expect(podSpec.containers[0].command).toEqual(cmd && execForm(cmd));
     expect(podSpec.containers[0].args).toBeUndefined();
+    expect(podSpec.containers[0].workingDir).toBe(last("WORKDIR")?.args);
   });
 
   it("exposes the ports the server listens on", () => {
@@ -281,14 +372,36 @@ describe("skaffold.yaml", () => {
     }
   });
 
-  it("forwards ports of Services that the kind overlay creates", async () => {
+  it("forwards ports that the kind overlay's Services and pods have; /metrics from the admin port", async () => {
     const kind = parseObjects(await kustomize(join(K8S_DIR, "overlays", "kind")), "kind");
     for (const f of skaffold.portForward) {
-      const svc = kind.find((o) => o.kind === "Service" && o.metadata.name === f.resourceName) as Any;
-      expect(svc, `Service ${f.resourceName}`).toBeDefined();
-      expect(svc.metadata.namespace).toBe(f.namespace);
-      expect(svc.spec.ports.map((p: Any) => p.port)).toContain(f.port);
+      const kindName = f.resourceType === "service" ? "Service" : "Deployment";
+      const target = kind.find((o) => o.kind === kindName && o.metadata.name === f.resourceName) as Any;
+      expect(target, `${kindName} ${f.resourceName}`).toBeDefined();
+      expect(target.metadata.namespace).toBe(f.namespace);
+      const ports =
+        kindName === "Service"
+          ? target.spec.ports.map((p: Any) => p.port)
+          : target.spec.template.spec.containers.flatMap((c: Any) => c.ports.map((p: Any) => p.containerPort));
+      expect(ports).toContain(f.port);
     }
+    const admin = skaffold.portForward.find((f: Any) => f.port === Number(chatEnv.ADMIN_PORT));
+    expect(admin?.resourceType).toBe("deployment");
+    // The comment names /metrics next to the admin forward only, never next to the http one.
+    const comment = read("skaffold.yaml")
+      .split("\n")
+      .filter((l) => l.includes("/metrics"));
+    expect(comment.length).toBeGreaterThan(0);
+    for (const l of comment) expect(l).toContain(`localhost:${admin?.localPort}`);
+  });
+
+  it("applies the namespace in a hook, outside what skaffold deletes on exit", () => {
+    const hook = skaffold.deploy.kubectl.hooks.before.map((h: Any) => h.host.command.join(" ")).join("\n");
+    expect(hook).toContain("apply -f k8s/kind/namespace.yaml");
+    const [ns] = parseObjects(read("k8s", "kind", "namespace.yaml"), "namespace.yaml") as Any[];
+    expect(ns.kind).toBe("Namespace");
+    expect(ns.metadata.name).toBe(yamlFile("k8s", "overlays", "kind", "kustomization.yaml").namespace);
+    expect(ns.metadata.labels["pod-security.kubernetes.io/enforce"]).toBe("restricted");
   });
 });
 
@@ -296,6 +409,12 @@ describe("kind cluster and ingress controller settings", () => {
   const cluster = yamlFile("k8s", "kind", "cluster.yaml");
   const traefik = yamlFile("k8s", "kind", "traefik-values.yaml");
   const controlPlane = cluster.nodes.find((n: Any) => n.role === "control-plane");
+
+  it("pins every node to one kind node image by digest", () => {
+    const images = new Set(cluster.nodes.map((n: Any) => n.image));
+    expect(images.size).toBe(1);
+    expect([...images][0]).toMatch(/^kindest\/node:v\d+\.\d+\.\d+@sha256:[0-9a-f]{64}$/);
+  });
 
   it("publishes 80/443 on loopback from the node labelled ingress-ready", () => {
     expect(cluster.kind).toBe("Cluster");
@@ -353,9 +472,9 @@ describe("monitoring and autoscaling files", () => {
     expect(exprs.join(" ")).toContain("process_resident_memory_bytes");
   });
 
-  it("gives prometheus-adapter the Pods metric that the base HPA asks for", () => {
-    const rules = yamlFile("k8s", "components", "autoscaling-connections", "prometheus-adapter-rules.yaml");
-    const hpa = yamlFile("k8s", "base", "chat-hpa.yaml");
+  it("gives prometheus-adapter the Pods metric that the HPA asks for", () => {
+    const rules = yamlFile("k8s", "components", "autoscaling-hpa", "prometheus-adapter-rules.yaml");
+    const hpa = yamlFile("k8s", "components", "autoscaling-hpa", "chat-hpa.yaml");
     const wanted = hpa.spec.metrics.find((m: Any) => m.type === "Pods").pods.metric.name;
     expect(rules.rules.custom.map((r: Any) => r.name.as)).toContain(wanted);
     expect(exported).toContain(wanted);

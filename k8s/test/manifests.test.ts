@@ -14,6 +14,9 @@ import {
   envDriftViolations,
   hardeningViolations,
   namespaceViolations,
+  networkPolicyViolations,
+  probeViolations,
+  redisMemoryViolations,
   referenceViolations,
   routeViolations,
   shutdownViolations,
@@ -27,6 +30,9 @@ import {
   renderAll,
 } from "./support/render.js";
 import { serverMetricNames } from "./support/server.js";
+
+// biome-ignore lint/suspicious/noExplicitAny: rendered objects are explored freely and asserted on
+type Any = any;
 
 /**
  * Renders every overlay and every valid combination of base + components with
@@ -97,13 +103,43 @@ describe.each(labels)("%s", (label) => {
     const { objects } = rendering(label);
     expect([...adminPortViolations(objects), ...availabilityViolations(objects)]).toEqual([]);
   });
+
+  it("lets Redis refuse writes before its container limit, and restricts who reaches the pods", () => {
+    const { objects } = rendering(label);
+    expect([
+      ...redisMemoryViolations(objects),
+      ...networkPolicyViolations(objects),
+      ...probeViolations(objects),
+    ]).toEqual([]);
+  });
 });
 
 describe("overlays", () => {
-  it.each(kustomizeDirs("overlays"))("%s puts everything in the chat namespace", (overlay) => {
+  it.each(kustomizeDirs("overlays"))("%s puts everything in the chat namespace, which it does not own", (overlay) => {
     const { objects } = rendering(`overlays/${overlay}`);
-    expect(objects.some((o) => o.kind === "Namespace" && o.metadata.name === "chat")).toBe(true);
+    // skaffold deletes what it deployed on exit: a Namespace among it would take the Redis claim along.
+    expect(objects.filter((o) => o.kind === "Namespace")).toEqual([]);
     expect(namespaceViolations(objects, "chat")).toEqual([]);
+  });
+
+  it.each(kustomizeDirs("overlays"))("%s isolates the chat pods and keeps Redis off the drained workers", (overlay) => {
+    const { objects } = rendering(`overlays/${overlay}`);
+    expect(objects.filter((o) => o.kind === "NetworkPolicy").map(idOf)).toEqual([
+      "NetworkPolicy/chat",
+      "NetworkPolicy/chat-default-deny",
+      "NetworkPolicy/redis",
+    ]);
+    const redis = objects.find((o) => o.kind === "StatefulSet" && o.metadata.name === "redis") as Any;
+    expect(redis.spec.template.spec.nodeSelector).toEqual({ "node-role.kubernetes.io/control-plane": "" });
+    expect(redis.spec.template.spec.tolerations).toContainEqual(
+      expect.objectContaining({ key: "node-role.kubernetes.io/control-plane", effect: "NoSchedule" }),
+    );
+  });
+
+  it.each(kustomizeDirs("overlays"))("%s has no autoscaler (kind serves no metrics to scale on)", (overlay) => {
+    const kinds = rendering(`overlays/${overlay}`).objects.map((o) => o.kind);
+    expect(kinds).not.toContain("HorizontalPodAutoscaler");
+    expect(kinds).not.toContain("ScaledObject");
   });
 
   it.each(kustomizeDirs("overlays"))("%s gives the server a configuration it accepts", (overlay) => {
@@ -164,17 +200,34 @@ describe("redis-sentinel", () => {
 describe("autoscaling", () => {
   it("scales on a metric that the server actually exports", () => {
     const exported = serverMetricNames();
+    expect(autoscalingMetricNames(rendering(comboLabel([])).objects)).toEqual([]);
     const used = [
-      ...autoscalingMetricNames(rendering(comboLabel([])).objects),
+      ...autoscalingMetricNames(rendering(comboLabel(["autoscaling-hpa"])).objects),
       ...autoscalingMetricNames(rendering(comboLabel(["autoscaling-connections"])).objects),
     ];
     expect(used).toContain("chat_connected_sockets");
     for (const name of used) expect(exported, `${name} is not registered in server/src`).toContain(name);
   });
 
-  it("replaces the base HPA when KEDA takes over (one autoscaler per Deployment)", () => {
-    const kinds = rendering(comboLabel(["autoscaling-connections"])).objects.map((o) => o.kind);
-    expect(kinds).toContain("ScaledObject");
-    expect(kinds).not.toContain("HorizontalPodAutoscaler");
+  it("adds exactly one autoscaler per component: an HPA, or a KEDA ScaledObject", () => {
+    const kinds = (c: string) => rendering(comboLabel([c])).objects.map((o) => o.kind);
+    expect(kinds("autoscaling-connections")).toContain("ScaledObject");
+    expect(kinds("autoscaling-connections")).not.toContain("HorizontalPodAutoscaler");
+    expect(kinds("autoscaling-hpa")).toContain("HorizontalPodAutoscaler");
+    expect(kinds("autoscaling-hpa")).not.toContain("ScaledObject");
+  });
+});
+
+describe("tls", () => {
+  it.each(["traefik", "ingress-nginx"])("serves the %s Ingress on HTTPS with a secure affinity cookie", (route) => {
+    const { objects } = rendering(comboLabel([route, "tls"]));
+    const ingress = objects.find((o) => o.kind === "Ingress") as Any;
+    expect(ingress.spec.tls).toEqual([{ hosts: ["chat.example.com"], secretName: "chat-tls" }]);
+    expect(ingress.spec.rules[0].host).toBe("chat.example.com");
+    const cert = objects.find((o) => o.kind === "Certificate") as Any;
+    expect(cert.spec.secretName).toBe("chat-tls");
+    expect(cert.spec.dnsNames).toEqual(ingress.spec.tls[0].hosts);
+    // The cookie checks themselves are in routeViolations (run on every rendering above).
+    expect(routeViolations(objects)).toEqual([]);
   });
 });

@@ -19,6 +19,7 @@ export const OWNED_PREFIXES = [
   "ABUSE_",
   "TRUST_PROXY_",
   "SLOW_CLIENT_",
+  "ROOM_",
 ] as const;
 
 /**

@@ -23,7 +23,12 @@ const list = z
 export const envSchema = z
   .object({
     PORT: int(0, 65535).default(8080),
-    HOST: z.string().default("0.0.0.0"),
+    /**
+     * Listen address of both ports. Unset: Node's default, `::` (every IPv6 and, dual-stack,
+     * every IPv4 address) where the host has IPv6, else 0.0.0.0. The image and the manifests set
+     * `::` so probes and the preStop hook work on IPv4, IPv6 and dual-stack clusters alike.
+     */
+    HOST: z.string().min(1).optional(),
     /** Metrics and the preStop drain hook; never exposed through a Service or Ingress. */
     ADMIN_PORT: int(0, 65535).default(9090),
     POD_NAME: z.string().min(1).default(hostname()),
@@ -55,6 +60,11 @@ export const envSchema = z
     HISTORY_PAGE: int(1, 1000).default(50),
     /** How long a clientId is remembered for retries. */
     IDEMPOTENCY_TTL_MS: ms(24 * 3600_000, 1000),
+    /**
+     * A room with no new message for this long disappears with all its keys (seq, history,
+     * idempotency keys); a name used again afterwards starts a new room at seq 1.
+     */
+    ROOM_IDLE_TTL_MS: ms(3 * 24 * 3600_000, 1000),
     PRESENCE_TTL_MS: ms(15_000, 1000),
     MAX_CONNECTIONS: int(1).default(10_000),
     /** Readiness returns once connections fall to this mark (default 90% of MAX_CONNECTIONS). */

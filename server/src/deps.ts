@@ -14,6 +14,7 @@ export function createDeps(config: Config, log: Logger): AppDeps {
     historyLimit: config.HISTORY_LIMIT,
     historyPage: config.HISTORY_PAGE,
     idempotencyTtlMs: config.IDEMPOTENCY_TTL_MS,
+    roomIdleTtlMs: config.ROOM_IDLE_TTL_MS,
     presenceTtlMs: config.PRESENCE_TTL_MS,
   };
   if (config.mode === "embedded") {

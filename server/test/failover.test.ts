@@ -58,12 +58,12 @@ describe("replica acknowledgement", () => {
   let prefix = 0;
   storeSuite(
     "redis master with WAIT for 2 replicas",
-    async () => {
+    async (limits = suiteLimits) => {
       const p = `w${++prefix}-`;
       return {
         stores: {
-          messages: new RedisMessageStore(direct, suiteLimits, { replicas: () => 2, timeoutMs: 1000 }),
-          presence: new RedisPresenceStore(direct, suiteLimits),
+          messages: new RedisMessageStore(direct, limits, { replicas: () => 2, timeoutMs: 1000 }),
+          presence: new RedisPresenceStore(direct, limits),
         },
         room: (name) => `${p}${name}`,
       };

@@ -24,12 +24,12 @@ afterAll(async () => {
 let prefix = 0;
 storeSuite(
   "redis cluster",
-  async () => {
+  async (limits = suiteLimits) => {
     const p = `c${++prefix}-`;
     return {
       stores: {
-        messages: new RedisMessageStore(client, suiteLimits),
-        presence: new RedisPresenceStore(client, suiteLimits),
+        messages: new RedisMessageStore(client, limits),
+        presence: new RedisPresenceStore(client, limits),
       },
       room: (name) => `${p}${name}`,
     };

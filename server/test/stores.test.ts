@@ -11,11 +11,11 @@ import { storeSuite, suiteLimits } from "./support/store-suite.js";
 let fakeNow = 1_000_000;
 storeSuite(
   "memory",
-  async () => {
+  async (limits = suiteLimits) => {
     const now = () => fakeNow;
     const stores = {
-      messages: new MemoryMessageStore(suiteLimits, now),
-      presence: new MemoryPresenceStore(suiteLimits, now),
+      messages: new MemoryMessageStore(limits, now),
+      presence: new MemoryPresenceStore(limits, now),
     };
     return { stores, room: (name) => name };
   },
@@ -37,11 +37,11 @@ afterAll(async () => {
 });
 storeSuite(
   "redis",
-  async () => {
+  async (limits = suiteLimits) => {
     const p = `t${++prefix}-`;
     const stores = {
-      messages: new RedisMessageStore(client, suiteLimits),
-      presence: new RedisPresenceStore(client, suiteLimits),
+      messages: new RedisMessageStore(client, limits),
+      presence: new RedisPresenceStore(client, limits),
     };
     return { stores, room: (name) => `${p}${name}` };
   },

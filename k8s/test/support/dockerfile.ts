@@ -71,3 +71,36 @@ export function dockerignore(text: string): (path: string) => boolean {
     return ignored;
   };
 }
+
+/** The build stages, by name (or index), each with its own instructions, FROM first. */
+export function stages(instructions: Instruction[]): Map<string, Instruction[]> {
+  const out = new Map<string, Instruction[]>();
+  let current: Instruction[] | undefined;
+  for (const ins of instructions) {
+    if (ins.op === "FROM") {
+      current = [ins];
+      out.set(ins.args.split(/\s+AS\s+/i)[1] ?? String(out.size), current);
+    } else current?.push(ins);
+  }
+  return out;
+}
+
+/** A RUN's `--mount=` flags and the shell command after them. */
+export function runParts(ins: Instruction): { mounts: string[]; command: string } {
+  const words = ins.args.split(/\s+/);
+  const mounts = words.filter((w) => w.startsWith("--mount="));
+  const command = words.filter((w) => !w.startsWith("--mount=")).join(" ");
+  return { mounts, command };
+}
+
+/** The stage a stage is built FROM, back to its base image: ["runtime", "node:26-alpine"]. */
+export function ancestry(all: Map<string, Instruction[]>, stage: string): string[] {
+  const chain = [stage];
+  let from = all.get(stage)?.[0]?.args.split(/\s+/)[0];
+  while (from && all.has(from) && !chain.includes(from)) {
+    chain.push(from);
+    from = all.get(from)?.[0]?.args.split(/\s+/)[0];
+  }
+  if (from && !all.has(from)) chain.push(from);
+  return chain;
+}

@@ -23,6 +23,8 @@ export function modelModule(apiVersion: string): string {
     "keda.sh": "@kubernetes-models/keda",
     "monitoring.coreos.com": "@kubernetes-models/prometheus-operator",
     "gateway.networking.k8s.io": "@kubernetes-models/gateway-api",
+    "traefik.io": "@kubernetes-models/traefik",
+    "cert-manager.io": "@kubernetes-models/cert-manager",
   };
   return `${crdPackages[group as string] ?? "kubernetes-models"}/${group}/${version}`;
 }

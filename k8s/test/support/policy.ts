@@ -203,9 +203,31 @@ export function routeViolations(objects: K8sObject[]): string[] {
         }
         if (n("proxy-set-headers") === "true")
           out.push(`${id}: proxy-set-headers "true" does nothing (it names a ConfigMap)`);
+        if (ing.spec?.tls?.length && n("session-cookie-secure") !== "true")
+          out.push(`${id}: has tls but the affinity cookie is not secure (session-cookie-secure)`);
         break;
       }
-      case "traefik":
+      case "traefik": {
+        const ref = a["traefik.ingress.kubernetes.io/router.middlewares"];
+        for (const r of (ref ?? "").split(",").filter(Boolean)) {
+          const m = r.trim().match(/^(.+)@kubernetescrd$/);
+          const found = ofKind<K8sObject>(objects, "Middleware").find(
+            (mw) =>
+              m && (mw.metadata.namespace ? `${mw.metadata.namespace}-${mw.metadata.name}` : mw.metadata.name) === m[1],
+          );
+          const plain = ofKind<K8sObject>(objects, "Middleware").some(
+            (mw) => m?.[1]?.endsWith(`-${mw.metadata.name}`) === true,
+          );
+          // Without a namespace (a bare component rendering) only the name can be compared.
+          if (!found && !(plain && ing.metadata?.namespace === undefined))
+            out.push(
+              `${id}: router.middlewares ${r} names no Middleware of this rendering (<namespace>-<name>@kubernetescrd)`,
+            );
+        }
+        if (ing.spec?.tls?.length) {
+          if (a["traefik.ingress.kubernetes.io/router.entrypoints"] !== "websecure")
+            out.push(`${id}: has tls but is not routed on the websecure entry point`);
+        }
         for (const name of backends) {
           const sa = services.get(name)?.metadata?.annotations ?? {};
           const t = (k: string) => sa[`traefik.ingress.kubernetes.io/service.sticky.cookie${k}`];
@@ -213,8 +235,11 @@ export function routeViolations(objects: K8sObject[]): string[] {
             out.push(`${id}: Service ${name} lacks traefik.ingress.kubernetes.io/service.sticky.cookie: "true"`);
           if (t(".name") !== AFFINITY_COOKIE)
             out.push(`${id}: Service ${name} sticky cookie name is not ${AFFINITY_COOKIE}`);
+          if (ing.spec?.tls?.length && t(".secure") !== "true")
+            out.push(`${id}: has tls but Service ${name}'s affinity cookie is not secure`);
         }
         break;
+      }
       default:
         out.push(`${id}: ingressClassName ${ing.spec?.ingressClassName} has no affinity rule in the policy tests`);
     }
@@ -340,7 +365,9 @@ export function referenceViolations(objects: K8sObject[], externalSecrets: reado
         out.push(`NetworkPolicy/${np.metadata?.name}: port ${p.port} is not a port of its pods`);
     }
     for (const from of (np.spec?.ingress ?? []).flatMap((r) => r.from ?? [])) {
-      if (from.podSelector && podsFor(from.podSelector.matchLabels).length === 0) {
+      // A podSelector next to a namespaceSelector picks pods of other namespaces (Prometheus,
+      // ingress controllers): they are not in this rendering.
+      if (from.podSelector && !from.namespaceSelector && podsFor(from.podSelector.matchLabels).length === 0) {
         out.push(`NetworkPolicy/${np.metadata?.name}: admits pods that no workload has`);
       }
     }
@@ -370,6 +397,147 @@ export function adminPortViolations(objects: K8sObject[]): string[] {
   );
 }
 
+/** Bytes of a redis.conf memory value: 1k = 1000, 1kb = 1024, and so on (as redis.conf says). */
+export function redisBytes(value: string): number {
+  const m = value
+    .trim()
+    .toLowerCase()
+    .match(/^(\d+)(k|kb|m|mb|g|gb)?$/);
+  if (!m) throw new Error(`not a redis.conf memory value: ${value}`);
+  const unit = { k: 1e3, kb: 1024, m: 1e6, mb: 1024 ** 2, g: 1e9, gb: 1024 ** 3 }[m[2] ?? ""] ?? 1;
+  return Number(m[1]) * unit;
+}
+
+/** Bytes of a Kubernetes memory quantity (512Mi, 1Gi, 1G, 1000M). */
+export function quantityBytes(q: string): number {
+  const m = q.match(/^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/);
+  if (!m) throw new Error(`not a memory quantity: ${q}`);
+  const unit = { Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4, k: 1e3, M: 1e6, G: 1e9, T: 1e12 }[m[2] ?? ""];
+  return Number(m[1]) * (unit ?? 1);
+}
+
+/**
+ * Redis must refuse writes (maxmemory + noeviction) before the kernel kills it at the container
+ * limit, with room left for what maxmemory does not count (the AOF-rewrite fork's
+ * copy-on-write pages, buffers, fragmentation).
+ */
+export const REDIS_MAXMEMORY_SHARE = 0.6;
+export function redisMemoryViolations(objects: K8sObject[]): string[] {
+  const out: string[] = [];
+  for (const { id, pod } of workloads(objects)) {
+    for (const v of pod.volumes ?? []) {
+      const cm = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === v.configMap?.name) as
+        | (K8sObject & IConfigMap)
+        | undefined;
+      const conf = cm?.data?.["redis.conf"];
+      if (conf === undefined) continue;
+      const directive = (name: string) =>
+        conf
+          .split("\n")
+          .map((l) => l.trim())
+          .find((l) => l.startsWith(`${name} `))
+          ?.slice(name.length + 1)
+          .trim();
+      const container = pod.containers.find((c) => (c.volumeMounts ?? []).some((m) => m.name === v.name));
+      const limit = container?.resources?.limits?.memory;
+      const max = directive("maxmemory");
+      if (directive("maxmemory-policy") !== "noeviction") out.push(`${id}: maxmemory-policy is not noeviction`);
+      if (max === undefined || redisBytes(max) === 0) {
+        out.push(`${id}: redis.conf sets no maxmemory: noeviction never applies, the kernel OOM-kills Redis first`);
+        continue;
+      }
+      if (limit === undefined) continue; // hardeningViolations reports the missing limit
+      const share = redisBytes(max) / quantityBytes(String(limit));
+      if (share > REDIS_MAXMEMORY_SHARE) {
+        out.push(
+          `${id}: maxmemory ${max} is ${Math.round(share * 100)}% of the ${limit} limit (at most ${REDIS_MAXMEMORY_SHARE * 100}%: AOF rewrite needs headroom)`,
+        );
+      }
+    }
+  }
+  return out;
+}
+
+type NetworkPolicyPeer = NonNullable<
+  NonNullable<NonNullable<INetworkPolicy["spec"]>["ingress"]>[number]["from"]
+>[number];
+const emptySelector = (s?: { matchLabels?: Record<string, string>; matchExpressions?: unknown[] }) =>
+  s !== undefined && Object.keys(s.matchLabels ?? {}).length === 0 && (s.matchExpressions ?? []).length === 0;
+
+/**
+ * Who reaches the chat pods, when NetworkPolicies select them: a default deny for both
+ * directions; the http port from other namespaces' pods only (the ingress controller; never
+ * from every pod, an IP block or this namespace's pods, any of which could forge
+ * X-Forwarded-For); the admin port (/drain) from named pods of a named namespace only, and never
+ * in the same rule as http; every rule names its ports; egress to DNS and Redis.
+ */
+export function networkPolicyViolations(objects: K8sObject[]): string[] {
+  const out: string[] = [];
+  const chat = chatContainers(objects)[0];
+  if (!chat) return out;
+  const labels =
+    (objects.find((o) => idOf(o) === chat.id) as unknown as IDeployment).spec?.template.metadata?.labels ?? {};
+  const selects = (np: INetworkPolicy) =>
+    Object.entries(np.spec?.podSelector?.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+  const policies = ofKind<INetworkPolicy>(objects, "NetworkPolicy").filter(selects);
+  if (policies.length === 0) return out;
+  const portOf = (name: string) => chat.c.ports?.find((p) => p.name === name);
+  const is = (port: string | number | undefined, name: string) =>
+    port !== undefined && (port === name || port === portOf(name)?.containerPort);
+  if (!policies.some((p) => p.spec?.policyTypes?.includes("Ingress") && p.spec.policyTypes.includes("Egress"))) {
+    out.push("chat pods: no NetworkPolicy isolates them for both Ingress and Egress (default deny)");
+  }
+  for (const np of policies) {
+    const id = `NetworkPolicy/${np.metadata?.name}`;
+    (np.spec?.ingress ?? []).forEach((rule, i) => {
+      const ports = rule.ports ?? [];
+      if (ports.length === 0) {
+        out.push(`${id} ingress rule ${i}: admits every port (name the ports)`);
+        return;
+      }
+      const peers: NetworkPolicyPeer[] = rule.from ?? [];
+      const http = ports.some((p) => is(p.port, "http"));
+      const admin = ports.some((p) => is(p.port, "admin"));
+      if (peers.length === 0) out.push(`${id} ingress rule ${i}: admits every source`);
+      if (http && admin) out.push(`${id} ingress rule ${i}: admits the same sources to http and admin`);
+      for (const peer of peers) {
+        if (peer.ipBlock) out.push(`${id} ingress rule ${i}: admits an ipBlock (${peer.ipBlock.cidr})`);
+        else if (!peer.namespaceSelector || emptySelector(peer.namespaceSelector))
+          out.push(
+            `${id} ingress rule ${i}: admits pods of ${peer.namespaceSelector ? "every namespace" : "this namespace"}`,
+          );
+        else if (admin && (!peer.podSelector || emptySelector(peer.podSelector)))
+          out.push(`${id} ingress rule ${i}: admits every pod of a namespace to the admin port (/drain)`);
+      }
+    });
+  }
+  const egress = policies.flatMap((p) => p.spec?.egress ?? []);
+  const allows = (port: number, protocol: string) =>
+    egress.some((r) => (r.ports ?? []).some((p) => p.port === port && (p.protocol ?? "TCP") === protocol));
+  if (!allows(53, "UDP")) out.push("chat pods: egress to DNS (UDP 53) is not allowed");
+  if (!allows(6379, "TCP")) out.push("chat pods: egress to Redis (TCP 6379) is not allowed");
+  return out;
+}
+
+/**
+ * Probes of pods that a NetworkPolicy isolates run inside the container (exec) or as HTTP from
+ * the kubelet; never tcpSocket, which some kindnet versions dropped for isolated pods.
+ */
+export function probeViolations(objects: K8sObject[]): string[] {
+  const isolated = ofKind<INetworkPolicy>(objects, "NetworkPolicy").map(
+    (np) => np.spec?.podSelector?.matchLabels ?? {},
+  );
+  return workloads(objects)
+    .filter(({ labels }) => isolated.some((sel) => Object.entries(sel).every(([k, v]) => labels[k] === v)))
+    .flatMap(({ id, pod }) =>
+      pod.containers.flatMap((c) =>
+        (["startupProbe", "readinessProbe", "livenessProbe"] as const)
+          .filter((p) => c[p]?.tcpSocket)
+          .map((p) => `${id} container ${c.name}: ${p} is tcpSocket (use exec)`),
+      ),
+    );
+}
+
 /** Rollouts and disruptions never take capacity away before its replacement is ready. */
 export function availabilityViolations(objects: K8sObject[]): string[] {
   const out: string[] = [];
@@ -386,6 +554,11 @@ export function availabilityViolations(objects: K8sObject[]): string[] {
       ),
     );
     if (pdbs.length !== 1) out.push(`${id}: needs exactly one PodDisruptionBudget, has ${pdbs.length}`);
+    for (const p of pdbs) {
+      // AlwaysAllow lets a drain evict every pod once all are unready (Redis down): the chat dies.
+      if (p.spec?.unhealthyPodEvictionPolicy === "AlwaysAllow")
+        out.push(`PDB/${p.metadata?.name}: unhealthyPodEvictionPolicy AlwaysAllow (use IfHealthyBudget)`);
+    }
     if (!d.spec?.template.spec?.topologySpreadConstraints?.length) out.push(`${id}: no topologySpreadConstraints`);
   }
   for (const h of ofKind<IHorizontalPodAutoscaler>(objects, "HorizontalPodAutoscaler")) {

@@ -17,19 +17,51 @@ export const kustomizeDirs = (kind: "overlays" | "components") =>
  */
 export const ROUTE_COMPONENTS = ["traefik", "ingress-nginx", "gateway-api"];
 
-/** The components that replace the bundled Redis: alternatives too, at most one per combination. */
-export const REDIS_COMPONENTS = ["redis-cluster", "redis-sentinel"];
+/** Components that are alternatives to each other: a combination holds at most one of each group. */
+export const EXCLUSIVE_GROUPS = [
+  ROUTE_COMPONENTS,
+  // Two autoscalers on one Deployment fight each other.
+  ["autoscaling-hpa", "autoscaling-connections"],
+  // Each replaces the bundled Redis.
+  ["redis-cluster", "redis-sentinel"],
+];
 
-/** Every valid combination: at most one route and one Redis component, and any subset of the others. */
+/** Components that patch another component's objects, and the ones that can provide them. */
+export const REQUIRES: Record<string, string[]> = {
+  // Adds HTTPS to the Ingress.
+  tls: ["traefik", "ingress-nginx"],
+};
+
+const compatible = (combo: string[]) =>
+  EXCLUSIVE_GROUPS.every((g) => combo.filter((c) => g.includes(c)).length <= 1) &&
+  combo.every((c) => (REQUIRES[c] ?? []).length === 0 || combo.some((x) => REQUIRES[c]?.includes(x)));
+
+/**
+ * The combinations worth rendering, without the full power set (which grows by 2x per
+ * component): for each choice of route (or none), the route alone, with each other component
+ * on its own, and with as many components as fit together (once per member of each exclusive
+ * group). Every component therefore meets every route, and every pair of compatible
+ * components meets at least once.
+ */
 export function componentCombinations(): string[][] {
-  const alternatives = [...ROUTE_COMPONENTS, ...REDIS_COMPONENTS];
-  const others = kustomizeDirs("components").filter((c) => !alternatives.includes(c));
-  const subsets: string[][] = [[]];
-  for (const c of others) subsets.push(...subsets.map((s) => [...s, c]));
-  const oneOf = (choices: string[]) => [[], ...choices.map((c) => [c])];
-  return oneOf(ROUTE_COMPONENTS).flatMap((route) =>
-    oneOf(REDIS_COMPONENTS).flatMap((redis) => subsets.map((s) => [...route, ...redis, ...s])),
-  );
+  const all = kustomizeDirs("components");
+  const others = all.filter((c) => !ROUTE_COMPONENTS.includes(c));
+  const groups = EXCLUSIVE_GROUPS.slice(1).map((g) => g.filter((c) => others.includes(c)));
+  const free = others.filter((c) => !groups.some((g) => g.includes(c)));
+  const widest = Math.max(1, ...groups.map((g) => g.length));
+  const out = new Map<string, string[]>();
+  const add = (combo: string[]) => {
+    if (compatible(combo)) out.set([...combo].sort().join(","), combo);
+  };
+  for (const route of [[], ...ROUTE_COMPONENTS.filter((r) => all.includes(r)).map((r) => [r])]) {
+    add(route);
+    for (const c of others) add([...route, c]);
+    for (let i = 0; i < widest; i++) {
+      const picks = groups.flatMap((g) => (g.length > 0 ? [g[i % g.length] as string] : []));
+      add([...route, ...free.filter((c) => compatible([...route, c])), ...picks]);
+    }
+  }
+  return [...out.values()];
 }
 
 export interface Rendering {

@@ -197,12 +197,14 @@ export function registerChatHandlers(socket: ChatSocket, deps: HandlerDeps) {
 }
 
 /**
- * ioredis errors that mean "Redis (or the shard owning this room) is not reachable right now",
- * as opposed to a bug. Single-instance, cluster and Sentinel clients, and a write that its
- * replicas did not confirm in time (NOREPLICAS): the sender retries it with the same clientId.
+ * ioredis errors that mean "Redis (or the shard owning this room) cannot take this right now",
+ * as opposed to a bug. Single-instance, cluster and Sentinel clients; a write that its replicas
+ * did not confirm in time (NOREPLICAS): the sender retries it with the same clientId. OOM: Redis
+ * is at maxmemory and, with noeviction, refuses writes (also from inside a script) until memory
+ * is freed.
  */
 const UNREACHABLE =
-  /Connection is closed|Stream isn't writeable|enableOfflineQueue|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Failed to refresh slots cache|Too many Cluster redirections|Cluster isn't ready|None of startup nodes|CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN|READONLY|MOVED|NOREPLICAS|Command aborted due to connection close|All sentinels are unreachable/;
+  /Connection is closed|Stream isn't writeable|enableOfflineQueue|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Failed to refresh slots cache|Too many Cluster redirections|Cluster isn't ready|None of startup nodes|CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN|READONLY|MOVED|NOREPLICAS|Command aborted due to connection close|All sentinels are unreachable|OOM command not allowed/;
 
 export function isConnectionError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;

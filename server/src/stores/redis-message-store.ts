@@ -9,7 +9,8 @@ type StreamEntry = [id: string, fields: string[]];
 const parseEntry = ([, fields]: StreamEntry): ChatMessage => JSON.parse(fields[1] ?? "null") as ChatMessage;
 
 /**
- * Room history in a Redis Stream per room; seq from INCR, entry id `<seq>-0`, idempotency keys with a TTL.
+ * Room history in a Redis Stream per room; seq from INCR, entry id `<seq>-0`, idempotency keys with a
+ * TTL. All of a room's keys expire ROOM_IDLE_TTL_MS after its last message.
  * Writes go through writeScript: with `replicaAck`, a write (a retry's too) returns only once
  * enough replicas hold it, so what a sender sees acknowledged survives a failover.
  */
@@ -19,7 +20,7 @@ export class RedisMessageStore implements MessageStore {
 
   constructor(
     redis: RedisClient,
-    private readonly limits: Pick<StoreLimits, "historyLimit" | "historyPage" | "idempotencyTtlMs">,
+    private readonly limits: Pick<StoreLimits, "historyLimit" | "historyPage" | "idempotencyTtlMs" | "roomIdleTtlMs">,
     replicaAck: ReplicaAck = NO_REPLICA_ACK,
   ) {
     this.appendScript = writeScript<[number, string]>(redis, APPEND, 3, replicaAck);
@@ -30,7 +31,16 @@ export class RedisMessageStore implements MessageStore {
     const k = roomKeys(room);
     const [stored, json] = await this.appendScript(
       [k.seq, k.log, k.clientId(author.id, clientId)],
-      [room, author.id, author.name, text, clientId, this.limits.historyLimit, this.limits.idempotencyTtlMs],
+      [
+        room,
+        author.id,
+        author.name,
+        text,
+        clientId,
+        this.limits.historyLimit,
+        Math.min(this.limits.idempotencyTtlMs, this.limits.roomIdleTtlMs),
+        this.limits.roomIdleTtlMs,
+      ],
     );
     return { message: JSON.parse(json) as ChatMessage, duplicate: stored === 0 };
   }

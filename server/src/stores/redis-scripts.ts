@@ -6,18 +6,25 @@ const NOW_MS = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
 /**
- * KEYS: seq, log, clientId key. ARGV: room, authorId, authorName, text, clientId, historyLimit, idempotencyTtlMs.
+ * KEYS: seq, log, clientId key. ARGV: room, authorId, authorName, text, clientId, historyLimit,
+ * clientIdTtlMs, roomIdleTtlMs.
  * Returns {stored (1|0), messageJson}. The stream entry id is `<seq>-0`, so XRANGE by seq is direct.
  * The clientId key remembers only `<seq>:<ts>` (not the message: it lives for IDEMPOTENCY_TTL_MS);
  * a retry gets the original from the stream, or, if history was trimmed since, the message
  * rebuilt from its seq and ts and the retry itself.
- * A retry refreshes the clientId key's TTL: a write, so that a WAIT after it on a fresh
- * connection still waits for the replicas to catch up to (at least) the original.
+ * Every new message pushes the expiry of seq and log to roomIdleTtlMs from now, so an idle room
+ * vanishes as a whole. clientIdTtlMs is at most roomIdleTtlMs (the caller takes the minimum).
+ * A retry refreshes the clientId key's TTL (never past the room's): a write, so that a WAIT
+ * after it on a fresh connection still waits for the replicas to catch up to the original.
  */
 export const APPEND = `
 local prev = redis.call('GET', KEYS[3])
 if prev then
-  redis.call('PEXPIRE', KEYS[3], ARGV[7])
+  -- Never past the room's own expiry: the clientId key must not outlive the seq it points into.
+  local keep = tonumber(ARGV[7])
+  local left = redis.call('PTTL', KEYS[1])
+  if left > 0 and left < keep then keep = left end
+  redis.call('PEXPIRE', KEYS[3], keep)
   local seq, ts = string.match(prev, '^(%d+):(%d+)$')
   local entry = redis.call('XRANGE', KEYS[2], seq .. '-0', seq .. '-0')[1]
   if entry then return {0, entry[2][2]} end
@@ -36,6 +43,8 @@ local msg = cjson.encode({
 })
 redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[6], seq .. '-0', 'm', msg)
 redis.call('SET', KEYS[3], seq .. ':' .. string.format('%d', now), 'PX', ARGV[7])
+redis.call('PEXPIRE', KEYS[1], ARGV[8])
+redis.call('PEXPIRE', KEYS[2], ARGV[8])
 return {1, msg}
 `;
 

@@ -62,5 +62,7 @@ export interface StoreLimits {
   historyLimit: number;
   historyPage: number;
   idempotencyTtlMs: number;
+  /** A room's keys expire this long after its last message (every append refreshes them). */
+  roomIdleTtlMs: number;
   presenceTtlMs: number;
 }

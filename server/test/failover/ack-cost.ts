@@ -23,7 +23,7 @@ export async function measureAckCost({
   const rig = await startRedisSentinel();
   const redis = new Redis(await rig.master(), "127.0.0.1");
   try {
-    const limits = { historyLimit: 1000, historyPage: 50, idempotencyTtlMs: 60_000 };
+    const limits = { historyLimit: 1000, historyPage: 50, idempotencyTtlMs: 60_000, roomIdleTtlMs: 3_600_000 };
     const out: AckCost[] = [];
     for (const replicas of [0, 1, 2]) {
       const store = new RedisMessageStore(redis, limits, { replicas: () => replicas, timeoutMs: 1000 });

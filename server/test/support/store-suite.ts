@@ -6,11 +6,15 @@ export const suiteLimits: StoreLimits = {
   historyLimit: 5,
   historyPage: 3,
   idempotencyTtlMs: 60_000,
+  roomIdleTtlMs: 3_600_000,
   presenceTtlMs: 1000,
 };
 
-/** Each call gets fresh stores over an empty backend (a unique room prefix is enough). */
-export type StoresFactory = () => Promise<{ stores: Stores; room: (name: string) => string }>;
+/**
+ * Each call gets fresh stores over an empty backend (a unique room prefix is enough), with
+ * `suiteLimits` unless the test asks for others.
+ */
+export type StoresFactory = (limits?: StoreLimits) => Promise<{ stores: Stores; room: (name: string) => string }>;
 
 const alice: User = { id: "u_alice", name: "alice" };
 const bob: User = { id: "u_bob", name: "bob" };
@@ -110,6 +114,36 @@ export function storeSuite(name: string, create: StoresFactory, wait: (ms: numbe
       expect(lost.messages.map((m) => m.seq)).toEqual([6, 7, 8]);
       const future = await stores.messages.history(r, 50);
       expect(future).toMatchObject({ trimmed: true, cursor: 8 });
+    });
+
+    it("forgets a room idle for roomIdleTtlMs as a whole; each new message keeps it alive", async () => {
+      // The shortest TTL the server accepts (ROOM_IDLE_TTL_MS >= 1000), for a real Redis clock.
+      const ttl = 2000;
+      const { stores, room } = await create({ ...suiteLimits, roomIdleTtlMs: ttl });
+      const r = room("idle");
+      const first = cid();
+      const last = cid();
+      await stores.messages.append({ room: r, author: alice, text: "one", clientId: first });
+      await wait(ttl / 2);
+      // The second message moves the expiry of the whole room, first message included.
+      await stores.messages.append({ room: r, author: bob, text: "two", clientId: last });
+      // Past the first message's own expiry: only the refresh keeps it.
+      await wait(ttl / 2 + 50);
+      const alive = await stores.messages.history(r, 0);
+      expect(alive.cursor).toBe(2);
+      expect(alive.messages.map((m) => m.text)).toEqual(["one", "two"]);
+      expect((await stores.messages.append({ room: r, author: bob, text: "two", clientId: last })).duplicate).toBe(
+        true,
+      );
+
+      await wait(ttl / 2);
+      // Idle for longer than the TTL: history, seq and idempotency keys are gone together.
+      expect(await stores.messages.history(r)).toEqual({ messages: [], cursor: 0, trimmed: false });
+      // A client still holding cursor 2 is told to reset (a cursor from the future).
+      expect(await stores.messages.history(r, 2)).toEqual({ messages: [], cursor: 0, trimmed: true });
+      const reborn = await stores.messages.append({ room: r, author: bob, text: "two", clientId: last });
+      expect(reborn.duplicate).toBe(false);
+      expect(reborn.message.seq).toBe(1);
     });
 
     it("keeps rooms apart and text intact", async () => {
