@@ -28,12 +28,14 @@ RUN pnpm fetch
 FROM fetch AS workspace
 COPY package.json tsconfig.base.json ./
 COPY protocol/package.json protocol/
+COPY client-core/package.json client-core/
 COPY testkit/package.json testkit/
 COPY server/package.json server/
 COPY client/package.json client/
 COPY e2e/package.json e2e/
 COPY k8s/package.json k8s/
 COPY bench/package.json bench/
+COPY rig/package.json rig/
 
 # ---- client: the browser bundle, with the client's dependencies only --------------------------
 # --ignore-scripts everywhere: in these trees only bufferutil/utf-8-validate (optional ws
@@ -43,6 +45,7 @@ COPY bench/package.json bench/
 FROM workspace AS client
 RUN pnpm install --frozen-lockfile --offline --ignore-scripts --filter "@chat/client..."
 COPY protocol/ protocol/
+COPY client-core/ client-core/
 COPY client/ client/
 RUN pnpm --filter "@chat/client..." run build
 

@@ -149,6 +149,40 @@ describe("Dockerfile", () => {
     expect(pnpmRuns.some((r) => /\bdeploy\b/.test(r.command))).toBe(false);
   });
 
+  it("copies every workspace manifest before the first install (a frozen-lockfile install checks them all)", () => {
+    const workspace = parse(read("pnpm-workspace.yaml")) as { packages: string[] };
+    const firstInstall = instructions.find((i) => i.op === "RUN" && /pnpm install/.test(i.args))?.line ?? 0;
+    const copiedBefore = instructions
+      .filter((i) => i.op === "COPY" && i.line < firstInstall && !copySources(i).from)
+      .flatMap((i) => copySources(i).sources);
+    for (const pkg of ["package.json", ...workspace.packages.map((p) => `${p}/package.json`)]) {
+      expect(copiedBefore, `COPY ${pkg} before the first pnpm install`).toContain(pkg);
+    }
+  });
+
+  it("gives each build stage the sources of the workspace packages its package depends on", () => {
+    const manifest = (dir: string) =>
+      JSON.parse(read(dir, "package.json")) as { name: string; dependencies?: Record<string, string> };
+    const workspace = parse(read("pnpm-workspace.yaml")) as { packages: string[] };
+    const dirOf = new Map(workspace.packages.map((d) => [manifest(d).name, d]));
+    /** The package's directory and those of its workspace dependencies (production ones: what is built). */
+    const closure = (dir: string, seen = new Set<string>()): Set<string> => {
+      seen.add(dir);
+      for (const [name, spec] of Object.entries(manifest(dir).dependencies ?? {})) {
+        const dep = dirOf.get(name);
+        if (spec.startsWith("workspace:") && dep && !seen.has(dep)) closure(dep, seen);
+      }
+      return seen;
+    };
+    for (const [stage, dir] of [
+      ["client", "client"],
+      ["server", "server"],
+    ] as const) {
+      const copied = (all.get(stage) ?? []).filter((i) => i.op === "COPY").flatMap((i) => copySources(i).sources);
+      for (const d of closure(dir)) expect(copied, `stage ${stage}: COPY ${d}/`).toContain(`${d}/`);
+    }
+  });
+
   it("makes the server directory with scripts/deploy-artifact.sh, the one way to make it", () => {
     const server = all.get("server") ?? [];
     const deploy = server.filter((i) => i.op === "RUN" && i.args.startsWith("scripts/deploy-artifact.sh "));

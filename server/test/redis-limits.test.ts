@@ -28,13 +28,19 @@ afterAll(async () => {
 
 const roomKeysIn = async (room: string) => client.keys(`chat:{room:${room}}:*`);
 
+/** Alice connected, in a fresh room where she has sent one message. */
+async function aliceInARoom(prefix: string) {
+  const alice = await RawClient.connect(nodes[0]?.url ?? "", { name: "alice" });
+  const room = `${prefix}-${randomId()}`;
+  expect((await alice.join(room)).ok).toBe(true);
+  expect((await alice.send(room, "hello")).ok).toBe(true);
+  return { alice, room };
+}
+
 describe("idle rooms", () => {
   it("every key of a room expires within ROOM_IDLE_TTL_MS, and each message pushes that back", async () => {
-    const alice = await RawClient.connect(nodes[0]?.url ?? "", { name: "alice" });
+    const { alice, room } = await aliceInARoom("ttl");
     try {
-      const room = `ttl-${randomId()}`;
-      expect((await alice.join(room)).ok).toBe(true);
-      expect((await alice.send(room, "hello")).ok).toBe(true);
       const keys = await roomKeysIn(room);
       // seq, log, one clientId key and presence: nothing of the room is kept forever.
       expect(keys).toHaveLength(4);
@@ -61,12 +67,8 @@ describe("idle rooms", () => {
 
 describe("Redis out of memory (maxmemory, noeviction)", () => {
   it("refuses sends and joins with `unavailable`, keeps the pod up, and recovers once memory is free", async () => {
-    const alice = await RawClient.connect(nodes[0]?.url ?? "", { name: "alice" });
+    const { alice, room } = await aliceInARoom("oom");
     try {
-      const room = `oom-${randomId()}`;
-      expect((await alice.join(room)).ok).toBe(true);
-      expect((await alice.send(room, "before")).ok).toBe(true);
-
       // 1 MiB of other data, then a limit below what Redis now uses: with noeviction every
       // write is refused, and nothing is evicted to make room.
       for (let i = 0; i < 16; i++) await client.set(`filler:${i}`, "x".repeat(64 * 1024));
