@@ -46,7 +46,7 @@ storeSuite(
 
 chatSuite("three pods on a Redis Cluster", async () => {
   const nodes = await startNodes(3, { ...suiteEnv, REDIS_CLUSTER_NODES: cluster.seeds });
-  return { nodes, teardown: () => stopNodes(nodes) };
+  return { nodes, teardown: () => stopNodes(nodes), stored: (room) => storedStrings(client, room) };
 });
 
 /** Which master (by port) owns a room's keys. */
