@@ -10,7 +10,12 @@ const STICK_PX = 48;
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
 const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "short" });
-const dayFormat = new Intl.DateTimeFormat(undefined, { weekday: "long", day: "numeric", month: "long", year: "numeric" });
+const dayFormat = new Intl.DateTimeFormat(undefined, {
+  weekday: "long",
+  day: "numeric",
+  month: "long",
+  year: "numeric",
+});
 
 const dayKey = (ts: number) => new Date(ts).toDateString();
 
@@ -168,7 +173,8 @@ const MessageRow = memo(
         <div className="bubble">
           {continued ? (
             // The time stays one hover (or one screen-reader phrase) away.
-            own && item.status !== "sent" && (
+            own &&
+            item.status !== "sent" && (
               <div className="meta">
                 <StatusMark status={item.status} />
               </div>

@@ -63,8 +63,9 @@ export function ActiveRooms({ onJoined }: { onJoined?: () => void }) {
                 data-room={r.room}
                 data-focus-handoff
                 onClick={() => {
-                  client.joinRoom(r.room);
+                  // Close first: the dialog hands focus back to its opener, then the new room's composer takes it.
                   onJoined?.();
+                  client.joinRoom(r.room);
                 }}
               >
                 <span className="active-room-name">
@@ -98,6 +99,7 @@ export function RoomBrowser() {
         type="button"
         className="secondary browse-button"
         data-testid="browse-rooms"
+        data-focus-handoff
         onClick={() => {
           setOpen(true);
           dialog.current?.showModal();

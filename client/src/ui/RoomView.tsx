@@ -32,11 +32,7 @@ export function RoomView() {
             </span>
             {room}
           </h1>
-          {blocked ? (
-            <span className="muted presence-count">Not joined</span>
-          ) : (
-            <PresenceCount room={room} />
-          )}
+          {blocked ? <span className="muted presence-count">Not joined</span> : <PresenceCount room={room} />}
         </header>
         {blocked ? (
           // One state, one explanation: no history spinner, no composer, no people list behind it.
@@ -71,7 +67,9 @@ function JoinProblem({ room, error }: { room: string; error: string }) {
   const name = useChat((s) => s.user?.name ?? s.name ?? "");
   return (
     <section className="join-problem" data-testid="join-problem" aria-labelledby="join-problem-title">
-      <h2 id="join-problem-title">{nameTaken ? `The name “${name}” is taken in #${room}` : `Could not join #${room}`}</h2>
+      <h2 id="join-problem-title">
+        {nameTaken ? `The name “${name}” is taken in #${room}` : `Could not join #${room}`}
+      </h2>
       <p className="muted">
         {nameTaken
           ? "Someone here already uses it. Pick another name to join; your other rooms keep working."
