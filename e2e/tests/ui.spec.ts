@@ -321,3 +321,28 @@ test("the room browser lists active rooms and joins one", async ({ person, room 
   await expect(bob.message("come in")).toBeVisible();
   await expect(bob.composer).toBeFocused();
 });
+
+test("a conversation, as the docs show it: desktop, dark and phone", async ({ person, room, baseURL }) => {
+  const ada = await person();
+  const bob = await person();
+  await ada.page.setViewportSize({ width: 1280, height: 800 });
+  await ada.join(room, "Ada");
+  await bob.join(room, "Bob");
+  await bob.send("Morning! The rollout finished, no one was disconnected.");
+  await bob.send(`Dashboard: ${baseURL}/livez`);
+  await ada.send("Nice. @Bob did the handover metrics move?");
+  await bob.send("@Ada they did: handovers up, disconnected time flat.");
+  await bob.send("Pods drained in under 3 s each.");
+  await expect(ada.messages).toHaveCount(5);
+  await expect(ada.messages.last()).toHaveAttribute("data-status", "sent");
+  await bob.composer.pressSequentially("Writing the notes", { delay: 10 });
+  await expect(ada.typing).toBeVisible();
+  await shoot(ada.page, "room-desktop-light", "screenshot-room");
+  await ada.page.emulateMedia({ colorScheme: "dark" });
+  await shoot(ada.page, "room-desktop-dark");
+  expect(await axeProblems(ada.page)).toEqual([]);
+  await bob.page.setViewportSize({ width: 390, height: 844 });
+  await shoot(bob.page, "room-phone-light", "screenshot-phone");
+  await bob.page.emulateMedia({ colorScheme: "dark" });
+  await shoot(bob.page, "room-phone-dark");
+});
