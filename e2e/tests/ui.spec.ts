@@ -28,7 +28,7 @@ async function axeProblems(page: Page): Promise<string[]> {
 /** The page's own scroll state and size, and anything sticking out sideways. */
 function pageGeometry(page: Page) {
   return page.evaluate(() => {
-    const offenders = [...document.querySelectorAll("body *")]
+    const offenders = Array.from(document.querySelectorAll("body *"))
       .filter((el) => {
         const r = el.getBoundingClientRect();
         return r.width > 0 && r.right > window.innerWidth + 1 && el.closest(".room-tabs") === null;
