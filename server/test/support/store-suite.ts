@@ -179,6 +179,13 @@ export function storeSuite(name: string, create: StoresFactory, wait: (ms: numbe
       expect((await stores.messages.history(r, 2)).messages).toEqual([edited.ok && edited.message]);
       expect(await stores.messages.history(r, 3)).toEqual({ messages: [], cursor: 3, trimmed: false });
       expect((await stores.messages.page(r, 3, 5)).messages.map((m) => m.text)).toEqual(["m1, fixed", "m2"]);
+      // Text and author survive the script's decode and re-encode unchanged.
+      const text = 'quotes " \\ / <b>html</b> ünïcödé 🎉 \n newline';
+      const odd = { id: "u_odd", name: 'Zoë 🎉 "q"' };
+      const mine = await stores.messages.append({ room: r, author: odd, text: "x", clientId: cid() });
+      const revised = await stores.messages.revise({ room: r, seq: mine.message.seq, userId: odd.id, text });
+      expect(revised).toMatchObject({ ok: true, message: { text, author: odd, ts: mine.message.ts } });
+      expect((await stores.messages.history(r)).messages.at(-1)).toEqual(revised.ok && revised.message);
     });
 
     it("lets only the author revise, and only messages still in history", async () => {
