@@ -2,6 +2,7 @@ import type { ChatMessage } from "@chat/protocol";
 import { Fragment, memo, useCallback, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { type TimelineItem, timeline } from "../connection/index.js";
 import { useChat, useClient } from "./context.js";
+import { dayKey, dayLabel } from "./dates.js";
 import { Avatar } from "./PresenceList.js";
 import { RichText } from "./rich-text.js";
 
@@ -10,25 +11,6 @@ const STICK_PX = 48;
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
 const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "short" });
-const dayFormat = new Intl.DateTimeFormat(undefined, {
-  weekday: "long",
-  day: "numeric",
-  month: "long",
-  year: "numeric",
-});
-
-const dayKey = (ts: number) => new Date(ts).toDateString();
-
-/** "Today", "Yesterday", or the date. */
-export function dayLabel(ts: number, now = Date.now()): string {
-  const key = dayKey(ts);
-  if (key === dayKey(now)) return "Today";
-  const yesterday = new Date(now);
-  yesterday.setDate(yesterday.getDate() - 1);
-  if (key === yesterday.toDateString()) return "Yesterday";
-  return dayFormat.format(new Date(ts));
-}
-
 const NO_NAMES: readonly string[] = [];
 
 /**
@@ -43,7 +25,9 @@ export function MessageList({ room }: { room: string }) {
   const name = useChat((s) => s.user?.name ?? s.name ?? "");
   const presence = useChat((s) => s.rooms[room]?.presence);
   const blocked = useChat((s) => s.rooms[room]?.error != null);
-  const present = useMemo(() => presence?.map((u) => u.name) ?? NO_NAMES, [presence]);
+  // Keyed by the names, not the list: a presence update that changes no name re-renders no row.
+  const presentKey = presence?.map((u) => u.name).join("\u0000") ?? "";
+  const present = useMemo(() => (presentKey ? presentKey.split("\u0000") : NO_NAMES), [presentKey]);
   // Edits and deletions are not in the timeline items: look them up by seq.
   const bySeq = useMemo(() => new Map((messages ?? []).map((m) => [m.seq, m])), [messages]);
   const items = useMemo(
