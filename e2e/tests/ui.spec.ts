@@ -81,6 +81,8 @@ for (const size of sizes) {
       await ada.setName("Ada");
       await ada.expectConnected();
       await expect(ada.messageList).toHaveAttribute("aria-busy", "false");
+      // Named through a room link: the room is open and writing is next.
+      await expect(ada.composer).toBeFocused();
 
       for (let i = 1; i <= 40; i++) await ada.send(`message ${i} ${"with some words ".repeat(i % 4)}`);
       await expect(ada.messages).toHaveCount(40);
