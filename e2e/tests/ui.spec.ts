@@ -84,8 +84,14 @@ for (const size of sizes) {
       // Named through a room link: the room is open and writing is next.
       await expect(ada.composer).toBeFocused();
 
-      for (let i = 1; i <= 40; i++) await ada.send(`message ${i} ${"with some words ".repeat(i % 4)}`);
-      await expect(ada.messages).toHaveCount(40);
+      // Someone else answers now and then, so each of Ada's runs starts with a name, a time and a "Sent" mark.
+      const bob = await person();
+      await bob.join(room, "Bob");
+      for (let i = 1; i <= 40; i++) {
+        await ada.send(`message ${i} ${"with some words ".repeat(i % 4)}`);
+        if (i % 5 === 0) await bob.send(`reply ${i / 5}`);
+      }
+      await expect(ada.messages).toHaveCount(48);
       await expect(ada.messages.last()).toHaveAttribute("data-status", "sent");
 
       // What a person does that scrolled the page before: wheel over the side panels, End with nothing focused.
