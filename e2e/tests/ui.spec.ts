@@ -345,12 +345,12 @@ test("a conversation, as the docs show it: desktop, dark and phone", async ({ pe
   await expect(ada.messages.last()).toHaveAttribute("data-status", "sent");
   await bob.composer.pressSequentially("Writing the notes", { delay: 10 });
   await expect(ada.typing).toBeVisible();
-  await shoot(ada.page, "room-desktop-light", "screenshot-room");
+  await shoot(ada.page, "conversation-desktop-light", "screenshot-room");
   await ada.page.emulateMedia({ colorScheme: "dark" });
-  await shoot(ada.page, "room-desktop-dark");
+  await shoot(ada.page, "conversation-desktop-dark");
   expect(await axeProblems(ada.page)).toEqual([]);
   await bob.page.setViewportSize({ width: 390, height: 844 });
-  await shoot(bob.page, "room-phone-light", "screenshot-phone");
+  await shoot(bob.page, "conversation-phone-light", "screenshot-phone");
   await bob.page.emulateMedia({ colorScheme: "dark" });
-  await shoot(bob.page, "room-phone-dark");
+  await shoot(bob.page, "conversation-phone-dark");
 });
