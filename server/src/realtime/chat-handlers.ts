@@ -7,9 +7,9 @@ import {
   joinSchema,
   leaveSchema,
   ok,
-  PROTOCOL_VERSION,
   parsePayload,
   type Response,
+  type RoomSummary,
   sendSchema,
   typingSchema,
 } from "@chat/protocol";
@@ -21,6 +21,7 @@ import type { Logger } from "../logger.js";
 import { roomTag } from "../stores/keys.js";
 import type { MessageStore } from "../stores/types.js";
 import type { Limits, Verdict } from "./limits.js";
+import { clientProtocol, historyFor, registerMessageHandlers, sessionFor } from "./message-handlers.js";
 import type { PresenceTracker } from "./presence.js";
 import type { ChatServer, ChatSocket } from "./types.js";
 
@@ -28,7 +29,18 @@ export interface HandlerDeps {
   io: ChatServer;
   messages: MessageStore;
   presence: PresenceTracker;
-  config: Pick<Config, "POD_NAME" | "MAX_TEXT_LENGTH" | "MAX_ROOMS_PER_SOCKET" | "ABUSE_STRIKES">;
+  /** `rooms:list` of this pod (see roomLister). */
+  listRooms: () => Promise<RoomSummary[]>;
+  config: Pick<
+    Config,
+    | "POD_NAME"
+    | "MAX_TEXT_LENGTH"
+    | "MAX_ROOMS_PER_SOCKET"
+    | "ABUSE_STRIKES"
+    | "HISTORY_PAGE"
+    | "RATE_MESSAGES_PER_USER"
+    | "RATE_WINDOW_MS"
+  >;
   limits: Limits;
   log: Logger;
   metrics: Metrics;
@@ -91,7 +103,8 @@ export function registerChatHandlers(socket: ChatSocket, deps: HandlerDeps) {
     };
   }
 
-  socket.emit("session", { token: socket.data.token, user, pod: config.POD_NAME, protocol: PROTOCOL_VERSION });
+  socket.emit("session", sessionFor(socket, config));
+  const protocol = clientProtocol(socket);
 
   socket.on(
     "room:join",
@@ -119,7 +132,7 @@ export function registerChatHandlers(socket: ChatSocket, deps: HandlerDeps) {
           await undo();
           return fail(ErrorCode.NameTaken, `the name "${user.name}" is in use in ${room}; pick another`);
         }
-        return ok({ room, ...history, presence: users });
+        return ok({ room, ...historyFor(protocol, history), presence: users });
       } catch (err) {
         if (isNew) {
           await undo();
@@ -184,6 +197,12 @@ export function registerChatHandlers(socket: ChatSocket, deps: HandlerDeps) {
     lastTyping.set(room, typing ? now : 0);
     socket.to(roomTag(room)).emit("typing", { room, user, typing });
   });
+
+  registerMessageHandlers(
+    socket,
+    { io, messages, listRooms: deps.listRooms, config, limits },
+    { rooms, limited, handle },
+  );
 
   socket.on("disconnect", () => {
     for (const room of rooms) {

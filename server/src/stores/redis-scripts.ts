@@ -37,24 +37,143 @@ return {1, msg}
 `;
 
 /**
- * KEYS: seq, log. ARGV: since (-1 = latest page), historyPage, historyLimit.
- * Returns {cursor, trimmed (1|0), {entry...}} with entries oldest first for a range and newest
- * first for a page (the caller reverses), each entry {id, {'m', json}}.
+ * Shared by the history scripts (KEYS: seq, log, rev). Stream entries are messages
+ * `<seq>-0 {m, json}` and revisions `<rev>-0 {r, {target, kind}}` (no text); the hash `rev` holds
+ * the current state of each revised message. A deleted message's entry is removed (XDEL), so its
+ * text is gone; its tombstone in `rev` keeps its place.
  */
-export const HISTORY = `
+const READ = `
+local function current(seq, json)
+  return redis.call('HGET', KEYS[3], seq) or json
+end
+-- Oldest seq history still knows: the first entry, extended down over tombstones just before it.
+local function oldest(cursor)
+  local first = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)[1]
+  if not first then return cursor + 1 end
+  local o = tonumber(string.match(first[1], '^(%d+)'))
+  while o > 1 do
+    local t = redis.call('HGET', KEYS[3], string.format('%d', o - 1))
+    if not (t and cjson.decode(t).deleted) then break end
+    o = o - 1
+  end
+  return o
+end
+-- Up to n messages (current state, no deleted ones) below the exclusive stream id hi, oldest first.
+local function page(hi, n)
+  local out, more = {}, 0
+  while more == 0 do
+    local batch = redis.call('XREVRANGE', KEYS[2], hi, '-', 'COUNT', n + 1)
+    for _, e in ipairs(batch) do
+      if e[2][1] == 'm' then
+        if #out == n then more = 1 break end
+        out[#out + 1] = current(string.match(e[1], '^(%d+)'), e[2][2])
+      end
+    end
+    if #batch < n + 1 then break end
+    hi = '(' .. batch[#batch][1]
+  end
+  local r = {}
+  for i = #out, 1, -1 do r[#r + 1] = out[i] end
+  return r, more
+end
+`;
+
+/**
+ * KEYS: seq, log, rev. ARGV: since (-1 = latest page), historyPage, historyLimit.
+ * Returns {cursor, trimmed (1|0), {messageJson...}}: a page oldest first; for a range (since),
+ * every message after since plus the current state of older ones revised after since (the
+ * caller sorts by seq).
+ */
+export const HISTORY = `${READ}
 local cursor = tonumber(redis.call('GET', KEYS[1]) or '0')
 local since = tonumber(ARGV[1])
-if since < 0 then
-  return {cursor, 0, redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', ARGV[2])}
-end
+if since < 0 then return {cursor, 0, (page('+', tonumber(ARGV[2])))} end
 if since == cursor then return {cursor, 0, {}} end
-local first = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)[1]
-local oldest = cursor + 1
-if first then oldest = tonumber(string.match(first[1], '^(%d+)')) end
-if since > cursor or oldest > since + 1 then
-  return {cursor, 1, redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', ARGV[2])}
+local low = oldest(cursor)
+if since > cursor or low > since + 1 then return {cursor, 1, (page('+', tonumber(ARGV[2])))} end
+local out, done = {}, {}
+local from = string.format('%d', since + 1) .. '-0'
+for _, e in ipairs(redis.call('XRANGE', KEYS[2], from, '+', 'COUNT', ARGV[3])) do
+  local seq = string.match(e[1], '^(%d+)')
+  if e[2][1] == 'm' then
+    if not done[seq] then done[seq] = true; out[#out + 1] = current(seq, e[2][2]) end
+  else
+    local r = cjson.decode(e[2][2])
+    local t = string.format('%d', r.target)
+    if not done[t] and r.target >= low then
+      local cur = redis.call('HGET', KEYS[3], t)
+      if cur and (r.target <= since or cjson.decode(cur).deleted) then done[t] = true; out[#out + 1] = cur end
+    end
+  end
 end
-return {cursor, 0, redis.call('XRANGE', KEYS[2], (since + 1) .. '-0', '+', 'COUNT', ARGV[3])}
+return {cursor, 0, out}
+`;
+
+/** KEYS: seq, log, rev. ARGV: before (> 1), limit. Returns {hasMore (1|0), {messageJson...}} oldest first. */
+export const PAGE = `${READ}
+local msgs, more = page('(' .. ARGV[1] .. '-0', tonumber(ARGV[2]))
+return {more, msgs}
+`;
+
+/**
+ * KEYS: seq, log, rev. ARGV: target seq, userId, text, kind ('edit'|'delete'), historyLimit.
+ * Returns {status, messageJson}: 1 revised, 0 already in that state (a retry: nothing stored),
+ * -1 no such message in history, -2 not the author, -3 an edit of a deleted message.
+ * The revision takes the room's next seq, so resume and hole filling cover it like a message.
+ */
+export const REVISE = `${READ}
+local target = ARGV[1]
+local cur = redis.call('HGET', KEYS[3], target)
+local e = redis.call('XRANGE', KEYS[2], target .. '-0', target .. '-0')[1]
+local json
+if e and e[2][1] == 'm' then json = cur or e[2][2] else json = cur end
+if not json then return {-1, ''} end
+local msg = cjson.decode(json)
+local cursor = tonumber(redis.call('GET', KEYS[1]) or '0')
+if not e and not (msg.deleted and tonumber(target) >= oldest(cursor)) then return {-1, ''} end
+if msg.author.id ~= ARGV[2] then return {-2, ''} end
+if msg.deleted then
+  if ARGV[4] == 'delete' then return {0, json} end
+  return {-3, ''}
+end
+if ARGV[4] == 'edit' and msg.text == ARGV[3] then return {0, json} end
+${NOW_MS}
+local rev = redis.call('INCR', KEYS[1])
+msg.rev = rev
+if ARGV[4] == 'edit' then
+  msg.text = ARGV[3]
+  msg.editedAt = now
+else
+  msg.text = ''
+  msg.deleted = true
+  msg.editedAt = nil
+end
+local out = cjson.encode(msg)
+redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[5], rev .. '-0', 'r', cjson.encode({ target = tonumber(target), kind = ARGV[4] }))
+redis.call('HSET', KEYS[3], target, out)
+if ARGV[4] == 'delete' then redis.call('XDEL', KEYS[2], target .. '-0') end
+-- The hash lives and dies with the room's log; states of messages trimmed since are dropped.
+local ttl = redis.call('PTTL', KEYS[2])
+if ttl > 0 then redis.call('PEXPIRE', KEYS[3], ttl) end
+if redis.call('HLEN', KEYS[3]) > 32 then
+  local low = oldest(rev)
+  for _, f in ipairs(redis.call('HKEYS', KEYS[3])) do
+    if tonumber(f) < low then redis.call('HDEL', KEYS[3], f) end
+  end
+end
+return {1, out}
+`;
+
+/**
+ * KEYS: one directory sorted set. ARGV: room, ts, max entries, cutoff ms. Records activity
+ * (never moving a score back), forgets rooms idle since before the cutoff and keeps the newest max.
+ */
+export const DIRECTORY_TOUCH = `
+redis.call('ZADD', KEYS[1], 'GT', ARGV[2], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[4])
+local extra = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[3])
+if extra > 0 then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, extra - 1) end
+return 1
 `;
 
 /**

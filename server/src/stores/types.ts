@@ -19,6 +19,24 @@ export interface HistoryResult {
   trimmed: boolean;
 }
 
+export interface ReviseInput {
+  room: string;
+  seq: number;
+  /** Only the author may revise a message. */
+  userId: string;
+  /** New text, or null to delete. */
+  text: string | null;
+}
+
+export type ReviseResult =
+  /** `changed` false: the message already was in that state (a retry); nothing new was stored. */
+  { ok: true; message: ChatMessage; changed: boolean } | { ok: false; reason: "not_found" | "forbidden" | "deleted" };
+
+export interface HistoryPageResult {
+  messages: ChatMessage[];
+  hasMore: boolean;
+}
+
 /**
  * Room history. `append` checks the idempotency key, assigns the next seq and stores the message
  * in one atomic step, so a retried clientId (even raced on two pods) is stored once.
@@ -27,6 +45,23 @@ export interface MessageStore {
   append(input: AppendInput): Promise<AppendResult>;
   /** Without `since`: the latest page. With it: every kept message with seq > since, or the latest page and `trimmed` when history no longer reaches back that far. */
   history(room: string, since?: number): Promise<HistoryResult>;
+  /**
+   * Edit (text) or delete (null) a kept message: one atomic step that checks the author, takes
+   * the room's next seq for the revision, stores the new state and, for a deletion, removes the
+   * text. Without `since`, history shows current states; with it, it also brings the current
+   * state of older messages revised after `since`.
+   */
+  revise(input: ReviseInput): Promise<ReviseResult>;
+  /** Up to `limit` kept messages with seq < before (current state, no deleted ones), oldest first. */
+  page(room: string, before: number, limit: number): Promise<HistoryPageResult>;
+}
+
+/** Rooms with recent messages or present members, for `rooms:list`. */
+export interface RoomDirectory {
+  /** A message was stored at `ts` (store clock) / someone is present (`ts` = now). Best effort. */
+  touch(room: string, kind: "message" | "presence", ts: number): Promise<void>;
+  /** Candidates, most recent first: rooms seen since `presenceSince`, and rooms with messages since `messagesSince`. */
+  recent(presenceSince: number, messagesSince: number): Promise<{ seen: string[]; lastMessage: Map<string, number> }>;
 }
 
 /** One connection's membership of one room. */
@@ -56,6 +91,7 @@ export interface PresenceStore {
 export interface Stores {
   messages: MessageStore;
   presence: PresenceStore;
+  rooms: RoomDirectory;
 }
 
 export interface StoreLimits {

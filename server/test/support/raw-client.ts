@@ -1,9 +1,11 @@
 import type {
   ChatMessage,
   ClientToServerEvents,
+  HistoryPage,
   JoinResult,
   Presence,
   Response,
+  RoomSummary,
   ServerToClientEvents,
   Session,
 } from "@chat/protocol";
@@ -18,16 +20,19 @@ export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 export class RawClient {
   readonly messages: ChatMessage[] = [];
   readonly presence: Presence[] = [];
+  /** `message:revised` events: edits and deletions. */
+  readonly revised: ChatMessage[] = [];
   session!: Session;
 
   private constructor(readonly socket: ClientSocket) {
     socket.on("message", (m) => this.messages.push(m));
     socket.on("presence", (p) => this.presence.push(p));
+    socket.on("message:revised", (m) => this.revised.push(m));
   }
 
   static async connect(
     url: string,
-    auth: { name?: string; token?: string } = {},
+    auth: { name?: string; token?: string; protocol?: number } = {},
     opts: { transports?: ("websocket" | "polling")[]; headers?: Record<string, string> } = {},
   ): Promise<RawClient> {
     const socket: ClientSocket = io(url, {
@@ -50,8 +55,30 @@ export class RawClient {
     return this.socket.timeout(5000).emitWithAck("room:join", since === undefined ? { room } : { room, since });
   }
 
+  leave(room: string): Promise<Response<{ room: string }>> {
+    return this.socket.timeout(5000).emitWithAck("room:leave", { room });
+  }
+
   send(room: string, text: string, clientId = randomId()): Promise<Response<ChatMessage>> {
     return this.socket.timeout(5000).emitWithAck("message:send", { room, text, clientId });
+  }
+
+  history(room: string, before: number, limit?: number): Promise<Response<HistoryPage>> {
+    return this.socket
+      .timeout(5000)
+      .emitWithAck("room:history", limit === undefined ? { room, before } : { room, before, limit });
+  }
+
+  edit(room: string, id: string, text: string): Promise<Response<ChatMessage>> {
+    return this.socket.timeout(5000).emitWithAck("message:edit", { room, id, text });
+  }
+
+  delete(room: string, id: string): Promise<Response<ChatMessage>> {
+    return this.socket.timeout(5000).emitWithAck("message:delete", { room, id });
+  }
+
+  listRooms(): Promise<Response<{ rooms: RoomSummary[] }>> {
+    return this.socket.timeout(5000).emitWithAck("rooms:list", {});
   }
 
   /** Raw emit for malformed payloads. */
