@@ -7,6 +7,13 @@
 import { z } from "zod";
 
 export const PROTOCOL_VERSION = 1;
+/**
+ * Protocol 2 adds presence deltas (`presence:delta`, `room:presence`, `presenceVersion` in the join
+ * ack). The server speaks both; a client gets deltas only when it declares at least this in
+ * `auth.protocol` (one that declares 1 or nothing keeps getting full `presence` lists).
+ * PROTOCOL_VERSION, which clients send as their own, moves to 2 with the client that handles deltas.
+ */
+export const PRESENCE_DELTA_PROTOCOL = 2;
 
 /** Every error ack carries one of these codes. */
 export const ErrorCode = {
@@ -70,12 +77,14 @@ export const joinSchema = z.object({
   since: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
 });
 export const leaveSchema = z.object({ room: roomSchema });
+export const presenceRequestSchema = z.object({ room: roomSchema });
 export const sendSchema = z.object({ room: roomSchema, text: textSchema, clientId: clientIdSchema });
 export const typingSchema = z.object({ room: roomSchema, typing: z.boolean() });
 
 export type HandshakeAuth = z.infer<typeof handshakeAuthSchema>;
 export type JoinRequest = z.infer<typeof joinSchema>;
 export type LeaveRequest = z.infer<typeof leaveSchema>;
+export type PresenceRequest = z.infer<typeof presenceRequestSchema>;
 export type SendRequest = z.infer<typeof sendSchema>;
 export type TypingRequest = z.infer<typeof typingSchema>;
 
@@ -104,6 +113,8 @@ export interface JoinResult {
   /** The room's latest `seq` (0 when empty). */
   cursor: number;
   presence: User[];
+  /** The room's presence version `presence` reflects (protocol 2): deltas up to it are already in the list. */
+  presenceVersion: number;
   /** True when `since` pointed below the oldest kept message: `messages` is then the latest page and the client should reset the room. */
   trimmed: boolean;
 }
@@ -120,6 +131,34 @@ export interface Session {
 export interface Presence {
   room: string;
   users: User[];
+}
+
+/** A room's full member list at a presence version: the answer to `room:presence`. */
+export interface PresenceSnapshot {
+  room: string;
+  version: number;
+  users: User[];
+}
+
+/** A user entering or leaving a room, with the presence version that change made. */
+export interface PresenceChange extends User {
+  version: number;
+}
+
+/**
+ * Changes of a room's member set (protocol 2). Every change has its own version; versions are per
+ * room and gapless over all pods, but one event carries one pod's changes, so consecutive events
+ * may skip versions that another pod's event carries, and events of two pods may arrive in either
+ * order. A client applies each change whose version is above the one it holds for that user (or
+ * its snapshot), and fetches `room:presence` once when a skipped version has not arrived within a
+ * second (see docs/protocol.md).
+ */
+export interface PresenceDelta {
+  room: string;
+  /** The highest version in this event. */
+  version: number;
+  joined: PresenceChange[];
+  left: PresenceChange[];
 }
 
 export interface Typing {
@@ -146,6 +185,8 @@ export type Ack<T> = (res: Response<T>) => void;
 export interface ClientToServerEvents {
   "room:join": (req: JoinRequest, ack: Ack<JoinResult>) => void;
   "room:leave": (req: LeaveRequest, ack: Ack<{ room: string }>) => void;
+  /** The full member list of a joined room (protocol 2: after a skipped presence version). */
+  "room:presence": (req: PresenceRequest, ack: Ack<PresenceSnapshot>) => void;
   "message:send": (req: SendRequest, ack: Ack<ChatMessage>) => void;
   typing: (req: TypingRequest) => void;
 }
@@ -153,7 +194,10 @@ export interface ClientToServerEvents {
 export interface ServerToClientEvents {
   session: (session: Session) => void;
   message: (message: ChatMessage) => void;
+  /** Protocol 1 clients only. */
   presence: (presence: Presence) => void;
+  /** Protocol 2 clients only. */
+  "presence:delta": (delta: PresenceDelta) => void;
   typing: (typing: Typing) => void;
   "server:draining": (draining: Draining) => void;
 }

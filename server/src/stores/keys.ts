@@ -12,6 +12,9 @@ export const roomKeys = (room: string) => {
     seq: `${tag}:seq`,
     log: `${tag}:log`,
     presence: `${tag}:presence`,
+    presenceUsers: `${tag}:presence:users`,
+    presenceNames: `${tag}:presence:names`,
+    presenceVersion: `${tag}:presence:version`,
     clientId: (authorId: string, clientId: string) => `${tag}:cid:${authorId}:${clientId}`,
   };
 };
