@@ -20,6 +20,7 @@ import type { Metrics } from "../http/metrics.js";
 import type { Tasks } from "../lifecycle/tasks.js";
 import type { Logger } from "../logger.js";
 import { roomTag } from "../stores/keys.js";
+import { sortUsers } from "../stores/presence-order.js";
 import type { MessageStore } from "../stores/types.js";
 import type { Limits, Verdict } from "./limits.js";
 import { fullListTag, type PresenceTracker, wantsFullLists } from "./presence.js";
@@ -133,7 +134,8 @@ export function registerChatHandlers(socket: ChatSocket, deps: HandlerDeps) {
         if (isNew) await undo();
         return refused ?? fail(ErrorCode.NameTaken, `the name "${user.name}" is in use in ${room}; pick another`);
       }
-      return ok({ room, ...history, presence: users.users, presenceVersion: users.version });
+      const list = fullLists ? sortUsers(users.users) : users.users;
+      return ok({ room, ...history, presence: list, presenceVersion: users.version });
     }),
   );
 

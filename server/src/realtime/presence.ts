@@ -1,11 +1,19 @@
-import { PRESENCE_DELTA_PROTOCOL, type User, type PresenceChange as WireChange } from "@chat/protocol";
+import { PRESENCE_DELTA_PROTOCOL, type PresenceChange as WireChange } from "@chat/protocol";
 import type { Logger } from "../logger.js";
 import { roomTag } from "../stores/keys.js";
+import { sortUsers } from "../stores/presence-order.js";
 import type { PresenceChange, PresenceEntry, PresenceList, PresenceStore } from "../stores/types.js";
 import type { ChatServer } from "./types.js";
 
-/** Joins and leaves of a room are announced to it at most this often (per pod). */
+/** Joins and leaves of a room are announced to it at most this often (per pod)... */
 export const PRESENCE_COALESCE_MS = 250;
+/** ...and a big room less often: one more step per this many local members, up to the max. */
+const COALESCE_STEP_MEMBERS = 200;
+const COALESCE_MAX_MS = 1000;
+
+/** Each announcement is one write per member: a room of 1,000 hears it every 750 ms-1 s. */
+export const coalesceMs = (localMembers: number) =>
+  Math.min(COALESCE_MAX_MS, PRESENCE_COALESCE_MS * Math.max(1, Math.ceil(localMembers / COALESCE_STEP_MEMBERS)));
 
 /**
  * The Socket.IO room of a room's protocol-1 sockets (same hash tag, so the same shard on Redis
@@ -29,7 +37,7 @@ interface Pending {
  *
  * Each change is announced once, by the pod that made it, as a delta (one user, one version):
  * filling a room of N costs each member O(N) bytes in all, where full lists cost O(N²). Changes
- * are coalesced per room for PRESENCE_COALESCE_MS, so a join storm sends a few events per member,
+ * are coalesced per room (coalesceMs), so a join storm sends a few events per member,
  * not one per join. Protocol-1 sockets get the room's full list per coalesced announcement instead.
  */
 export class PresenceTracker {
@@ -92,10 +100,13 @@ export class PresenceTracker {
       if (!p) {
         p = { joined: [], left: [] };
         this.pending.set(room, p);
-        const timer = setTimeout(() => {
-          this.timers.delete(timer);
-          void this.announce(room);
-        }, PRESENCE_COALESCE_MS);
+        const timer = setTimeout(
+          () => {
+            this.timers.delete(timer);
+            void this.announce(room);
+          },
+          coalesceMs(this.local.get(room)?.size ?? 0),
+        );
         timer.unref();
         this.timers.add(timer);
       }
@@ -116,7 +127,7 @@ export class PresenceTracker {
     try {
       // Every pod's protocol-1 sockets: this pod cannot tell whether others have any.
       const { users } = await this.list(room);
-      this.io.to(fullListTag(room)).emit("presence", { room, users: users as User[] });
+      this.io.to(fullListTag(room)).emit("presence", { room, users: sortUsers(users) });
     } catch (err) {
       // A protocol-1 client sees the list with the next change; its next join has it anyway.
       this.log.debug({ err: (err as Error).message, room }, "presence list for protocol-1 sockets failed");

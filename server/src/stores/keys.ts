@@ -15,6 +15,7 @@ export const roomKeys = (room: string) => {
     presenceUsers: `${tag}:presence:users`,
     presenceNames: `${tag}:presence:names`,
     presenceVersion: `${tag}:presence:version`,
+    presenceHolds: `${tag}:presence:holds`,
     clientId: (authorId: string, clientId: string) => `${tag}:cid:${authorId}:${clientId}`,
   };
 };

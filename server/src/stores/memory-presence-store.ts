@@ -1,5 +1,5 @@
 import type { User } from "@chat/protocol";
-import { distinctUsers, nameKey } from "./presence-order.js";
+import { nameKey } from "./presence-order.js";
 import type { PresenceAdd, PresenceChange, PresenceEntry, PresenceList, PresenceStore, StoreLimits } from "./types.js";
 
 interface Room {
@@ -95,7 +95,7 @@ export class MemoryPresenceStore implements PresenceStore {
 
   private snapshot(room: string, r: Room): PresenceList {
     const users = [...r.users].map(([id, u]) => ({ id, name: u.name }));
-    return { version: this.versions.get(room) ?? 0, users: distinctUsers(users) };
+    return { version: this.versions.get(room) ?? 0, users };
   }
 
   private bump(room: string) {

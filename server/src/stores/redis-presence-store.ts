@@ -1,13 +1,13 @@
 import type { User } from "@chat/protocol";
 import { roomKeys } from "./keys.js";
-import { distinctUsers, nameKey } from "./presence-order.js";
+import { nameKey } from "./presence-order.js";
 import { type RedisClient, script } from "./redis-script.js";
 import { PRESENCE_ADD, PRESENCE_LIST, PRESENCE_REFRESH, PRESENCE_REMOVE } from "./redis-scripts.js";
 import type { PresenceAdd, PresenceChange, PresenceEntry, PresenceList, PresenceStore, StoreLimits } from "./types.js";
 
 type Flat = (string | number)[];
 
-/** Presence in four keys per room (see PRESENCE_COMMON): connections, users, the name index, the version. */
+/** Presence in five keys per room (see PRESENCE_COMMON): connections, users, the name index, the version, holds. */
 export class RedisPresenceStore implements PresenceStore {
   private readonly addScript;
   private readonly removeScript;
@@ -18,10 +18,10 @@ export class RedisPresenceStore implements PresenceStore {
     redis: RedisClient,
     private readonly limits: Pick<StoreLimits, "presenceTtlMs">,
   ) {
-    this.addScript = script<[number, number, number, Flat, string[]]>(redis, PRESENCE_ADD, 4);
-    this.removeScript = script<[Flat]>(redis, PRESENCE_REMOVE, 4);
-    this.refreshScript = script<[Flat]>(redis, PRESENCE_REFRESH, 4);
-    this.listScript = script<[number, string[], Flat]>(redis, PRESENCE_LIST, 4);
+    this.addScript = script<[number, number, number, Flat, string[]]>(redis, PRESENCE_ADD, 5);
+    this.removeScript = script<[Flat]>(redis, PRESENCE_REMOVE, 5);
+    this.refreshScript = script<[Flat]>(redis, PRESENCE_REFRESH, 5);
+    this.listScript = script<[number, string[], Flat]>(redis, PRESENCE_LIST, 5);
   }
 
   async add(entry: PresenceEntry): Promise<PresenceAdd> {
@@ -71,17 +71,16 @@ export class RedisPresenceStore implements PresenceStore {
 
 const keys = (room: string) => {
   const k = roomKeys(room);
-  return [k.presence, k.presenceUsers, k.presenceNames, k.presenceVersion];
+  return [k.presence, k.presenceUsers, k.presenceNames, k.presenceVersion, k.presenceHolds];
 };
 
 const member = ({ connId, user }: PresenceEntry) => JSON.stringify([connId, user.id, user.name, nameKey(user.name)]);
 
+/** HGETALL of the users hash: one entry per user already; sorting is for protocol-1 lists (sortUsers). */
 function parseUsers(flat: string[]): User[] {
-  const users: User[] = [];
-  for (let i = 0; i + 1 < flat.length; i += 2) {
-    users.push({ id: flat[i] as string, name: (JSON.parse(flat[i + 1] as string) as { name: string }).name });
-  }
-  return distinctUsers(users);
+  const users: User[] = new Array(flat.length >> 1);
+  for (let i = 0; i + 1 < flat.length; i += 2) users[i >> 1] = { id: flat[i] as string, name: flat[i + 1] as string };
+  return users;
 }
 
 function parseChanges(room: string, flat: Flat): PresenceChange[] {

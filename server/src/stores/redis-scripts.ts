@@ -58,12 +58,13 @@ return {cursor, 0, redis.call('XRANGE', KEYS[2], (since + 1) .. '-0', '+', 'COUN
 `;
 
 /**
- * Presence of a room, in four keys of its slot. KEYS: [1] conns, a sorted set: member = one
+ * Presence of a room, in five keys of its slot. KEYS: [1] conns, a sorted set: member = one
  * connection as JSON [connId, userId, name, nameKey], score = its expiry on Redis' clock;
- * [2] users, a hash userId -> {n = live connections, name, keys = name keys they hold}; [3] names,
- * the name index, a hash nameKey -> userId (so a join checks its name in O(1), not by scanning
- * every member); [4] version, a counter bumped once per change of the set of users (a user's
- * first connection in, their last one out). The counter has no TTL, like the room's seq.
+ * [2] users, a hash userId -> name (HGETALL is the list, nothing to decode); [3] names, the name
+ * index, a hash nameKey -> userId (so a join checks its name in O(1), not by scanning every
+ * member); [4] version, a counter bumped once per change of the set of users (a user's first
+ * connection in, their last one out), without a TTL like the room's seq; [5] holds, a hash
+ * userId -> {n = live connections, keys = the name keys they hold}.
  *
  * Every script first sweeps connections past their expiry (a pod that died never removed them)
  * and returns the leaves that caused, flat: {version, userId, name, ...}, for its caller to
@@ -73,19 +74,21 @@ const PRESENCE_COMMON = `${NOW_MS}
 local ttl = tonumber(ARGV[1])
 local function drop(m)
   local e = cjson.decode(m)
-  local rec = redis.call('HGET', KEYS[2], e[2])
+  local rec = redis.call('HGET', KEYS[5], e[2])
   if not rec then return nil end
   local r = cjson.decode(rec)
   r.n = r.n - 1
   if r.n > 0 then
-    redis.call('HSET', KEYS[2], e[2], cjson.encode(r))
+    redis.call('HSET', KEYS[5], e[2], cjson.encode(r))
     return nil
   end
+  local name = redis.call('HGET', KEYS[2], e[2])
+  redis.call('HDEL', KEYS[5], e[2])
   redis.call('HDEL', KEYS[2], e[2])
   for _, k in ipairs(r.keys) do
     if redis.call('HGET', KEYS[3], k) == e[2] then redis.call('HDEL', KEYS[3], k) end
   end
-  return {redis.call('INCR', KEYS[4]), e[2], r.name}
+  return {redis.call('INCR', KEYS[4]), e[2], name or e[3]}
 end
 local left = {}
 local function record(c)
@@ -97,7 +100,7 @@ if #expired > 0 then
   for _, m in ipairs(expired) do record(drop(m)) end
 end
 local function keep()
-  for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ttl * 2) end
+  for _, i in ipairs({1, 2, 3, 5}) do redis.call('PEXPIRE', KEYS[i], ttl * 2) end
 end
 local function version() return tonumber(redis.call('GET', KEYS[4]) or '0') end`;
 
@@ -116,7 +119,7 @@ else
   if owner and owner ~= ARGV[2] then return {0, version(), 0, left, {}} end
   redis.call('ZADD', KEYS[1], now + ttl, ARGV[5])
   redis.call('HSET', KEYS[3], ARGV[4], ARGV[2])
-  local rec = redis.call('HGET', KEYS[2], ARGV[2])
+  local rec = redis.call('HGET', KEYS[5], ARGV[2])
   local r
   if rec then
     r = cjson.decode(rec)
@@ -125,10 +128,11 @@ else
     for _, k in ipairs(r.keys) do if k == ARGV[4] then has = true end end
     if not has then r.keys[#r.keys + 1] = ARGV[4] end
   else
-    r = {n = 1, name = ARGV[3], keys = {ARGV[4]}}
+    r = {n = 1, keys = {ARGV[4]}}
+    redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
     joined = redis.call('INCR', KEYS[4])
   end
-  redis.call('HSET', KEYS[2], ARGV[2], cjson.encode(r))
+  redis.call('HSET', KEYS[5], ARGV[2], cjson.encode(r))
 end
 keep()
 return {1, version(), joined, left, redis.call('HGETALL', KEYS[2])}

@@ -60,7 +60,7 @@ export interface PresenceStore {
   remove(entry: PresenceEntry): Promise<PresenceChange[]>;
   /** Heartbeat: extend the life of entries this pod still holds. */
   refresh(entries: PresenceEntry[]): Promise<PresenceChange[]>;
-  /** Live users of a room, one per user id, sorted by name. */
+  /** Live users of a room, one per user id, in no particular order. */
   list(room: string): Promise<PresenceList & { left: PresenceChange[] }>;
 }
 
