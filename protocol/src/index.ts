@@ -8,9 +8,15 @@ import { z } from "zod";
 
 /**
  * 2: edits and deletions take seqs of the room's sequence (a seq is a message or a revision),
- * `message:revised`, `room:history`, `rooms:list`, session limits. Servers keep serving 1.
+ * `message:revised`, `room:history`, `rooms:list`, session limits; presence deltas
+ * (`presence:delta`, `room:presence`, `presenceVersion` in the join ack). Servers keep serving 1.
  */
 export const PROTOCOL_VERSION = 2;
+/**
+ * A client gets presence deltas only when it declares at least this in `auth.protocol` (one that
+ * declares 1 or nothing keeps getting full `presence` lists).
+ */
+export const PRESENCE_DELTA_PROTOCOL = 2;
 
 /** Every error ack carries one of these codes. */
 export const ErrorCode = {
@@ -78,6 +84,7 @@ export const joinSchema = z.object({
   since: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
 });
 export const leaveSchema = z.object({ room: roomSchema });
+export const presenceRequestSchema = z.object({ room: roomSchema });
 export const sendSchema = z.object({ room: roomSchema, text: textSchema, clientId: clientIdSchema });
 export const typingSchema = z.object({ room: roomSchema, typing: z.boolean() });
 const seqSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -99,6 +106,7 @@ export const roomsListSchema = z.object({});
 export type HandshakeAuth = z.infer<typeof handshakeAuthSchema>;
 export type JoinRequest = z.infer<typeof joinSchema>;
 export type LeaveRequest = z.infer<typeof leaveSchema>;
+export type PresenceRequest = z.infer<typeof presenceRequestSchema>;
 export type SendRequest = z.infer<typeof sendSchema>;
 export type TypingRequest = z.infer<typeof typingSchema>;
 export type HistoryRequest = z.infer<typeof historySchema>;
@@ -171,6 +179,8 @@ export interface JoinResult {
   /** The room's latest `seq` (0 when empty). */
   cursor: number;
   presence: User[];
+  /** The room's presence version `presence` reflects (protocol 2): deltas up to it are already in the list. */
+  presenceVersion: number;
   /** True when `since` pointed below the oldest kept message: `messages` is then the latest page and the client should reset the room. */
   trimmed: boolean;
 }
@@ -189,6 +199,34 @@ export interface Session {
 export interface Presence {
   room: string;
   users: User[];
+}
+
+/** A room's full member list at a presence version: the answer to `room:presence`. */
+export interface PresenceSnapshot {
+  room: string;
+  version: number;
+  users: User[];
+}
+
+/** A user entering or leaving a room, with the presence version that change made. */
+export interface PresenceChange extends User {
+  version: number;
+}
+
+/**
+ * Changes of a room's member set (protocol 2). Every change has its own version; versions are per
+ * room and gapless over all pods, but one event carries one pod's changes, so consecutive events
+ * may skip versions that another pod's event carries, and events of two pods may arrive in either
+ * order. A client applies each change whose version is above the one it holds for that user (or
+ * its snapshot), and fetches `room:presence` once when a skipped version has not arrived within a
+ * second (see docs/protocol.md).
+ */
+export interface PresenceDelta {
+  room: string;
+  /** The highest version in this event. */
+  version: number;
+  joined: PresenceChange[];
+  left: PresenceChange[];
 }
 
 export interface Typing {
@@ -215,6 +253,8 @@ export type Ack<T> = (res: Response<T>) => void;
 export interface ClientToServerEvents {
   "room:join": (req: JoinRequest, ack: Ack<JoinResult>) => void;
   "room:leave": (req: LeaveRequest, ack: Ack<{ room: string }>) => void;
+  /** The full member list of a joined room (protocol 2: after a skipped presence version). */
+  "room:presence": (req: PresenceRequest, ack: Ack<PresenceSnapshot>) => void;
   "message:send": (req: SendRequest, ack: Ack<ChatMessage>) => void;
   typing: (req: TypingRequest) => void;
   "room:history": (req: HistoryRequest, ack: Ack<HistoryPage>) => void;
@@ -228,7 +268,10 @@ export interface ServerToClientEvents {
   message: (message: ChatMessage) => void;
   /** An edit or deletion: the message's new state; `rev` is the revision's own seq in the room. */
   "message:revised": (message: ChatMessage) => void;
+  /** Protocol 1 clients only. */
   presence: (presence: Presence) => void;
+  /** Protocol 2 clients only. */
+  "presence:delta": (delta: PresenceDelta) => void;
   typing: (typing: Typing) => void;
   "server:draining": (draining: Draining) => void;
 }

@@ -88,6 +88,9 @@ export function createApp({ config, log, stores, redis }: AppDeps): App {
   const listRooms = roomLister(stores.rooms, stores.presence, config.PRESENCE_TTL_MS);
   io.use(authenticate(tokens, config.TRUST_PROXY_HOPS));
   io.on("connection", (socket) => {
+    // The handshake's HTTP request is kept by engine.io for the connection's whole life (the Socket.IO
+    // docs' memory tip); everything needed from it (the address, socket.handshake) is taken by now.
+    (socket.conn as unknown as { request: unknown }).request = null;
     registerChatHandlers(socket, {
       io,
       messages: stores.messages,

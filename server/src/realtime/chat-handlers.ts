@@ -8,6 +8,7 @@ import {
   leaveSchema,
   ok,
   parsePayload,
+  presenceRequestSchema,
   type Response,
   type RoomSummary,
   sendSchema,
@@ -19,10 +20,11 @@ import type { Metrics } from "../http/metrics.js";
 import type { Tasks } from "../lifecycle/tasks.js";
 import type { Logger } from "../logger.js";
 import { roomTag } from "../stores/keys.js";
+import { sortUsers } from "../stores/presence-order.js";
 import type { MessageStore } from "../stores/types.js";
 import type { Limits, Verdict } from "./limits.js";
 import { clientProtocol, historyFor, registerMessageHandlers, sessionFor } from "./message-handlers.js";
-import type { PresenceTracker } from "./presence.js";
+import { fullListTag, type PresenceTracker, wantsFullLists } from "./presence.js";
 import type { ChatServer, ChatSocket } from "./types.js";
 
 export interface HandlerDeps {
@@ -55,6 +57,7 @@ const TYPING_INTERVAL_MS = 1000;
 export function registerChatHandlers(socket: ChatSocket, deps: HandlerDeps) {
   const { io, messages, presence, config, log, metrics, tasks, limits } = deps;
   const { user, ip } = socket.data;
+  const fullLists = wantsFullLists(socket.data.protocol);
   let strikes = 0;
 
   /** A refused action counts as a strike; a client that keeps going after being told is cut off. */
@@ -106,41 +109,55 @@ export function registerChatHandlers(socket: ChatSocket, deps: HandlerDeps) {
   socket.emit("session", sessionFor(socket, config));
   const protocol = clientProtocol(socket);
 
+  const tags = (room: string) => (fullLists ? [roomTag(room), fullListTag(room)] : roomTag(room));
+  const leaveTags = async (room: string) => {
+    await socket.leave(roomTag(room));
+    if (fullLists) await socket.leave(fullListTag(room));
+  };
+
   socket.on(
     "room:join",
     handle("room:join", joinSchema, async ({ room, since }) => {
-      const refused = limited(await limits.join(user.id), "joins");
-      if (refused) return refused;
       const isNew = !rooms.has(room);
       if (isNew && rooms.size >= config.MAX_ROOMS_PER_SOCKET) {
         return fail(ErrorCode.TooManyRooms, `at most ${config.MAX_ROOMS_PER_SOCKET} rooms per connection`);
       }
       // Subscribe before reading history: a message stored in between arrives twice (the client
       // dedupes by seq) instead of not at all.
-      await socket.join(roomTag(room));
+      await socket.join(tags(room));
       rooms.add(room);
       const undo = async () => {
         rooms.delete(room);
-        await socket.leave(roomTag(room));
+        await leaveTags(room);
+        // The store may be down too; an entry left behind expires with its TTL.
+        await presence.leave(entry(room)).catch(() => {});
       };
-      try {
-        const [history, users] = await Promise.all([
-          messages.history(room, since),
-          isNew ? presence.join(entry(room)) : presence.list(room),
-        ]);
-        if (users === null) {
-          await undo();
-          return fail(ErrorCode.NameTaken, `the name "${user.name}" is in use in ${room}; pick another`);
-        }
-        return ok({ room, ...historyFor(protocol, history), presence: users });
-      } catch (err) {
-        if (isNew) {
-          await undo();
-          // The store may be down too; an entry left behind expires with its TTL.
-          await presence.leave(entry(room)).catch(() => {});
-        }
+      // The rate check, the history read and the presence change go out together: one round trip.
+      // A refused join (rare: the limiter blocks a flooder in memory) undoes its presence entry.
+      const [verdict, history, users] = await Promise.all([
+        limits.join(user.id),
+        messages.history(room, since),
+        isNew ? presence.join(entry(room)) : presence.list(room),
+      ]).catch(async (err: unknown) => {
+        if (isNew) await undo();
         throw err;
+      });
+      const refused = limited(verdict, "joins");
+      if (refused || users === null) {
+        if (isNew) await undo();
+        return refused ?? fail(ErrorCode.NameTaken, `the name "${user.name}" is in use in ${room}; pick another`);
       }
+      const list = fullLists ? sortUsers(users.users) : users.users;
+      return ok({ room, ...historyFor(protocol, history), presence: list, presenceVersion: users.version });
+    }),
+  );
+
+  socket.on(
+    "room:presence",
+    handle("room:presence", presenceRequestSchema, async ({ room }) => {
+      if (!rooms.has(room)) return fail(ErrorCode.NotInRoom, `join ${room} before asking who is in it`);
+      const { version, users } = await presence.list(room);
+      return ok({ room, version, users });
     }),
   );
 
@@ -148,7 +165,7 @@ export function registerChatHandlers(socket: ChatSocket, deps: HandlerDeps) {
     "room:leave",
     handle("room:leave", leaveSchema, async ({ room }) => {
       if (rooms.delete(room)) {
-        await socket.leave(roomTag(room));
+        await leaveTags(room);
         await presence.leave(entry(room));
       }
       return ok({ room });

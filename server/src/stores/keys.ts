@@ -14,6 +14,10 @@ export const roomKeys = (room: string) => {
     presence: `${tag}:presence`,
     /** seq -> current state of each edited or deleted message (a deleted one keeps no text). */
     revised: `${tag}:rev`,
+    presenceUsers: `${tag}:presence:users`,
+    presenceNames: `${tag}:presence:names`,
+    presenceVersion: `${tag}:presence:version`,
+    presenceHolds: `${tag}:presence:holds`,
     clientId: (authorId: string, clientId: string) => `${tag}:cid:${authorId}:${clientId}`,
   };
 };

@@ -100,9 +100,10 @@ export function trackActivity(
       return added;
     },
     refresh: async (entries: PresenceEntry[]) => {
-      await presence.refresh(entries);
+      const left = await presence.refresh(entries);
       const t = now();
       for (const e of entries) touch(e.room, "presence", t);
+      return left;
     },
     remove: (entry) => presence.remove(entry),
     list: (room) => presence.list(room),
@@ -128,7 +129,9 @@ export function roomLister(
       t - 3 * Math.max(presenceTtlMs, TOUCH_EVERY_MS),
       t - ROOM_ACTIVE_MS,
     );
-    const counts = await Promise.all(seen.map(async (room) => [room, (await presence.list(room)).length] as const));
+    const counts = await Promise.all(
+      seen.map(async (room) => [room, (await presence.list(room)).users.length] as const),
+    );
     const byRoom = new Map<string, RoomSummary>();
     for (const [room, ts] of lastMessage) byRoom.set(room, { room, members: 0, lastTs: ts });
     for (const [room, members] of counts) {

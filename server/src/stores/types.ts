@@ -71,21 +71,46 @@ export interface PresenceEntry {
   user: User;
 }
 
+/** A room's users at a presence version. */
+export interface PresenceList {
+  version: number;
+  users: User[];
+}
+
 /**
- * Who is in a room. Entries expire unless refreshed, so a pod that dies without cleaning up
- * leaves no ghost users behind.
+ * Who is in a room, per connection, with a version per room that moves by one for every change of
+ * the set of users (a user's first connection in, their last one out: a second tab or a handover
+ * changes nothing). Entries expire unless refreshed, so a pod that dies without cleaning up leaves
+ * no ghost users behind; every call first sweeps expired entries and returns the leaves that
+ * caused (`left`), which its caller announces.
  */
 export interface PresenceStore {
   /**
    * Add a connection, unless another user present in the room already has this name (compared
-   * case- and width-insensitively): then nothing is added and the result is false. Atomic.
+   * case- and width-insensitively): then nothing is added and `added` is false. Atomic; answers
+   * with the room's list after the change and `joined` when this was the user's first connection.
    */
-  add(entry: PresenceEntry): Promise<boolean>;
-  remove(entry: PresenceEntry): Promise<void>;
+  add(entry: PresenceEntry): Promise<PresenceAdd>;
+  /** Remove a connection; `left` holds the user when it was their last one. */
+  remove(entry: PresenceEntry): Promise<PresenceChange[]>;
   /** Heartbeat: extend the life of entries this pod still holds. */
-  refresh(entries: PresenceEntry[]): Promise<void>;
-  /** Live users of a room, one per user id, in order of arrival. */
-  list(room: string): Promise<User[]>;
+  refresh(entries: PresenceEntry[]): Promise<PresenceChange[]>;
+  /** Live users of a room, one per user id, in no particular order. */
+  list(room: string): Promise<PresenceList & { left: PresenceChange[] }>;
+}
+
+export interface PresenceAdd extends PresenceList {
+  added: boolean;
+  joined: PresenceChange | null;
+  /** Leaves found by the sweep (expired entries of other connections). */
+  left: PresenceChange[];
+}
+
+/** A user entering or leaving a room at a presence version (the room is the caller's). */
+export interface PresenceChange {
+  room: string;
+  version: number;
+  user: User;
 }
 
 export interface Stores {

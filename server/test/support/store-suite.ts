@@ -1,6 +1,7 @@
 import type { User } from "@chat/protocol";
 import { describe, expect, it } from "vitest";
 import { roomKeys } from "../../src/stores/keys.js";
+import { sortUsers } from "../../src/stores/presence-order.js";
 import type { RedisClient } from "../../src/stores/redis-script.js";
 import { roomLister } from "../../src/stores/room-directory.js";
 import type { StoreLimits, Stores } from "../../src/stores/types.js";
@@ -296,27 +297,32 @@ export function storeSuite(name: string, create: StoresFactory, wait: (ms: numbe
       await stores.presence.add({ room: r, connId: "c1", user: bob });
       await stores.presence.add({ room: r, connId: "c2", user: alice });
       await stores.presence.add({ room: r, connId: "c3", user: alice });
-      expect(await stores.presence.list(r)).toEqual([alice, bob]);
+      expect(sortUsers((await stores.presence.list(r)).users)).toEqual([alice, bob]);
       await stores.presence.remove({ room: r, connId: "c2", user: alice });
-      expect(await stores.presence.list(r)).toEqual([alice, bob]);
+      expect(sortUsers((await stores.presence.list(r)).users)).toEqual([alice, bob]);
       await stores.presence.remove({ room: r, connId: "c3", user: alice });
-      expect(await stores.presence.list(r)).toEqual([bob]);
+      expect(sortUsers((await stores.presence.list(r)).users)).toEqual([bob]);
     });
 
     it("keeps names unique per room while their owner is present", async () => {
       const { stores, room } = await create();
       const r = room("names");
-      expect(await stores.presence.add({ room: r, connId: "c1", user: alice })).toBe(true);
+      expect((await stores.presence.add({ room: r, connId: "c1", user: alice })).added).toBe(true);
       // The same user on another tab is welcome; someone else calling themselves "ALICE" is not.
-      expect(await stores.presence.add({ room: r, connId: "c2", user: alice })).toBe(true);
-      expect(await stores.presence.add({ room: r, connId: "c3", user: { id: "u_eve", name: "ALICE" } })).toBe(false);
+      expect((await stores.presence.add({ room: r, connId: "c2", user: alice })).added).toBe(true);
+      expect((await stores.presence.add({ room: r, connId: "c3", user: { id: "u_eve", name: "ALICE" } })).added).toBe(
+        false,
+      );
       expect(
-        await stores.presence.add({ room: room("elsewhere"), connId: "c4", user: { id: "u_eve", name: "alice" } }),
+        (await stores.presence.add({ room: room("elsewhere"), connId: "c4", user: { id: "u_eve", name: "alice" } }))
+          .added,
       ).toBe(true);
-      expect(await stores.presence.list(r)).toEqual([alice]);
+      expect(sortUsers((await stores.presence.list(r)).users)).toEqual([alice]);
       await stores.presence.remove({ room: r, connId: "c1", user: alice });
       await stores.presence.remove({ room: r, connId: "c2", user: alice });
-      expect(await stores.presence.add({ room: r, connId: "c3", user: { id: "u_eve", name: "ALICE" } })).toBe(true);
+      expect((await stores.presence.add({ room: r, connId: "c3", user: { id: "u_eve", name: "ALICE" } })).added).toBe(
+        true,
+      );
     });
 
     it("expires entries that are not refreshed (a pod that died)", async () => {
@@ -329,11 +335,54 @@ export function storeSuite(name: string, create: StoresFactory, wait: (ms: numbe
       await wait(700);
       await stores.presence.refresh([live]);
       await wait(450);
-      expect(await stores.presence.list(r)).toEqual([alice]);
+      expect(sortUsers((await stores.presence.list(r)).users)).toEqual([alice]);
       // Refresh never resurrects a removed entry.
       await stores.presence.remove(live);
       await stores.presence.refresh([live]);
-      expect(await stores.presence.list(r)).toEqual([]);
+      expect(sortUsers((await stores.presence.list(r)).users)).toEqual([]);
+    });
+
+    it("versions every change of the set of users by one, and not a second tab", async () => {
+      const { stores, room } = await create();
+      const r = room("versions");
+      const a1 = await stores.presence.add({ room: r, connId: "a1", user: alice });
+      expect(a1).toMatchObject({ added: true, version: 1, joined: { version: 1, user: alice }, users: [alice] });
+      const a2 = await stores.presence.add({ room: r, connId: "a2", user: alice });
+      expect(a2).toMatchObject({ added: true, version: 1, joined: null });
+      const b1 = await stores.presence.add({ room: r, connId: "b1", user: bob });
+      expect(b1).toMatchObject({ version: 2, joined: { version: 2, user: bob } });
+      expect(sortUsers(b1.users)).toEqual([alice, bob]);
+      // A handover: the new connection arrives before the old one goes; nobody left or joined.
+      expect(await stores.presence.remove({ room: r, connId: "a1", user: alice })).toEqual([]);
+      expect(await stores.presence.remove({ room: r, connId: "a2", user: alice })).toEqual([
+        { room: r, version: 3, user: alice },
+      ]);
+      expect(await stores.presence.remove({ room: r, connId: "a2", user: alice })).toEqual([]);
+      expect(await stores.presence.list(r)).toMatchObject({ version: 3, users: [bob], left: [] });
+    });
+
+    it("frees an expired user's name and reports their leave once, to the first caller after the TTL", async () => {
+      const { stores, room } = await create();
+      const r = room("expiry");
+      const live = { room: r, connId: "live", user: alice };
+      await stores.presence.add(live);
+      await stores.presence.add({ room: r, connId: "dead", user: bob });
+      await wait(700);
+      expect(await stores.presence.refresh([live])).toEqual([]);
+      await wait(450);
+      // The dead pod's user is swept by whoever comes first, here a refresh; then never again.
+      expect(await stores.presence.refresh([live])).toEqual([{ room: r, version: 3, user: bob }]);
+      expect(await stores.presence.list(r)).toMatchObject({ version: 3, users: [alice], left: [] });
+      const eve = { id: "u_eve", name: "BOB" };
+      expect(await stores.presence.add({ room: r, connId: "e1", user: eve })).toMatchObject({
+        added: true,
+        joined: { version: 4, user: eve },
+        left: [],
+      });
+      // Alice keeps her name, and the index still knows it after the sweep.
+      expect((await stores.presence.add({ room: r, connId: "x", user: { id: "u_x", name: "Alice" } })).added).toBe(
+        false,
+      );
     });
   });
 }
