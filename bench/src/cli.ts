@@ -1,6 +1,6 @@
 /**
- * pnpm bench [--profile quick|full] [--scenario capacity|fanout|rollout|all] [--targets ours,stock,ceiling]
- *            [--rollout rig|direct]
+ * pnpm bench [--profile quick|full] [--scenario capacity|fanout|rollout|join|all] [--targets ours,stock,ceiling]
+ *            [--rollout rig|direct] [--repeat N] [--cpu-prof]
  *
  * Runs each scenario against our server, the stock Socket.IO setup and the raw-ws ceiling in the
  * same invocation, prints tables with the ratios, and writes bench/results/<profile>/summary.json
@@ -17,6 +17,7 @@ import type { Kind } from "./gen/messages.js";
 import { WORKER_ENTRY } from "./gen/pool.js";
 import { PROFILES } from "./profiles.js";
 import { fanoutChart, rolloutChart } from "./report/charts.js";
+import { profileTables } from "./report/cpu-profile.js";
 import {
   capacityTable,
   fanoutBestTable,
@@ -26,11 +27,14 @@ import {
   goalsTable,
   rolloutTable,
 } from "./report/tables.js";
+import { joinTable, type Verdict, verdicts, verdictTable } from "./report/verdicts.js";
 import { type CapacityRow, capacity } from "./scenarios/capacity.js";
 import { type FanoutResult, fanout } from "./scenarios/fanout.js";
+import { type JoinRow, joinStorm } from "./scenarios/join.js";
 import { type RolloutResult, type RolloutVia, rollout } from "./scenarios/rollout.js";
+import { profileServersInto } from "./targets.js";
 
-export const SCENARIOS = ["capacity", "fanout", "rollout"] as const;
+export const SCENARIOS = ["capacity", "fanout", "rollout", "join"] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 export interface BenchResult {
@@ -44,7 +48,11 @@ export interface BenchResult {
   capacity?: CapacityRow[];
   fanout?: FanoutResult[];
   rollout?: RolloutResult[];
+  join?: JoinRow[];
   goals?: ReturnType<typeof goals>;
+  repeat: number;
+  verdicts?: Verdict[];
+  cpuProfiles?: string;
 }
 
 export interface RunOptions {
@@ -59,6 +67,10 @@ export interface RunOptions {
    * sequence: the rig runs the manifests' server only.
    */
   rolloutVia?: RolloutVia;
+  /** Run every target of every scenario this many times; verdicts use the median ratio. */
+  repeat?: number;
+  /** Start the servers with --cpu-prof into this directory and print their top self-time frames. */
+  cpuProfDir?: string;
   print?: (text: string) => void;
 }
 
@@ -79,24 +91,27 @@ export async function runBench(opts: RunOptions): Promise<BenchResult> {
   const result: BenchResult = {
     profile: profile.name,
     scenarios: opts.scenarios,
-    command: `pnpm bench --profile ${profile.name} --scenario ${opts.scenarios.join(",")}${opts.targets ? ` --targets ${opts.targets.join(",")}` : ""}`,
+    command: `pnpm bench --profile ${profile.name} --scenario ${opts.scenarios.join(",")}${opts.targets ? ` --targets ${opts.targets.join(",")}` : ""}${opts.repeat && opts.repeat > 1 ? ` --repeat ${opts.repeat}` : ""}${opts.cpuProfDir ? " --cpu-prof" : ""}`,
     startedAt: new Date(started).toISOString(),
     durationS: 0,
     machine: machineInfo(profile.targets),
     quietBefore: quietCheck(),
+    repeat: opts.repeat ?? 1,
   };
+  const reps = Array.from({ length: result.repeat }, (_, i) => i);
+  profileServersInto(opts.cpuProfDir);
   const has = (k: Kind) => profile.targets.includes(k);
 
   if (opts.scenarios.includes("capacity")) {
     result.capacity = [];
-    for (const kind of profile.targets) result.capacity.push(await capacity(kind, profile));
+    for (const _ of reps) for (const kind of profile.targets) result.capacity.push(await capacity(kind, profile));
     progressDone();
     print(`\nCapacity: idle connections, ${profile.capacity.perPod}/pod × ${profile.capacity.pods} pods\n`);
     print(capacityTable(result.capacity));
   }
   if (opts.scenarios.includes("fanout")) {
     result.fanout = [];
-    for (const kind of profile.targets) result.fanout.push(await fanout(kind, profile));
+    for (const _ of reps) for (const kind of profile.targets) result.fanout.push(await fanout(kind, profile));
     progressDone();
     print(
       `\nFan-out at the reference point: ${profile.fanout.subscribers} subscribers over ${profile.fanout.pods} pods, 20 msg/s into one room\n`,
@@ -108,10 +123,11 @@ export async function runBench(opts: RunOptions): Promise<BenchResult> {
   }
   if (opts.scenarios.includes("rollout")) {
     result.rollout = [];
-    for (const kind of profile.targets.filter((k) => k !== "ceiling"))
-      result.rollout.push(
-        await rollout(kind, profile, kind === "ours" && opts.rolloutVia ? { via: opts.rolloutVia } : {}),
-      );
+    for (const _ of reps)
+      for (const kind of profile.targets.filter((k) => k !== "ceiling"))
+        result.rollout.push(
+          await rollout(kind, profile, kind === "ours" && opts.rolloutVia ? { via: opts.rolloutVia } : {}),
+        );
     progressDone();
     print(
       `\nRollout: ${profile.rollout.clients} clients in ${profile.rollout.rooms} rooms, ${profile.rollout.rate} msg/s, every pod replaced\n`,
@@ -122,10 +138,34 @@ export async function runBench(opts: RunOptions): Promise<BenchResult> {
         `${r.target}: ${r.method}; generators ${r.generators.map((g) => `${g.cores} cores (loop p99 ${g.loopDelayP99Ms} ms)`).join(", ")}${r.rigLogDir ? `; rig logs: ${r.rigLogDir}` : ""}`,
       );
   }
+  if (opts.scenarios.includes("join")) {
+    result.join = [];
+    // The ceiling has no rooms to join.
+    for (const members of profile.join.sizes)
+      for (const _ of reps)
+        for (const kind of profile.targets.filter((k) => k !== "ceiling"))
+          result.join.push(await joinStorm(kind, profile, members));
+    progressDone();
+    print(
+      `\nJoin storms: sockets over ${profile.join.pods} pods joining one room (${profile.join.concurrency} at a time per generator)\n`,
+    );
+    print(joinTable(result.join));
+  }
   result.goals = goals(result.capacity, result.fanout, result.rollout, 10_000);
   if (result.goals.length > 0) {
     print("\nTargets\n");
     print(goalsTable(result.goals));
+  }
+  result.verdicts = verdicts({ ...result, joinSize: profile.join.sizes[0] ?? 0 });
+  if (result.verdicts.length > 0) {
+    print(`\nTargets vs stock (${result.repeat} run${result.repeat > 1 ? "s" : ""} of each; verdict on the median)\n`);
+    print(verdictTable(result.verdicts));
+  }
+  if (opts.cpuProfDir) {
+    result.cpuProfiles = opts.cpuProfDir;
+    progressDone();
+    print(`\nCPU profiles (${opts.cpuProfDir}; open them in Chrome DevTools or speedscope)`);
+    print(profileTables(opts.cpuProfDir));
   }
   if (has("ours") && result.fanout) {
     const join = result.fanout.find((r) => r.target === "ours")?.join;
@@ -153,7 +193,7 @@ function writeResults(
   mkdirSync(raw, { recursive: true });
   const json = `${JSON.stringify(result, null, 1)}\n`;
   const name =
-    result.scenarios.join(",") === "capacity,fanout,rollout" ? "summary" : `summary-${result.scenarios.join("-")}`;
+    result.scenarios.join(",") === "capacity,fanout,rollout,join" ? "summary" : `summary-${result.scenarios.join("-")}`;
   writeFileSync(join(dir, `${name}.json`), json);
   writeFileSync(join(raw, `${result.profile}-${result.startedAt.replace(/[:.]/g, "-")}.json`), json);
   const head = `# ${result.command}\n\n${result.startedAt}, ${result.durationS} s; ${result.machine.cpuModel} × ${result.machine.cores}, Node ${result.machine.node}; load before: ${result.quietBefore.uptime}\n`;
@@ -171,6 +211,8 @@ async function main() {
       targets: { type: "string" },
       out: { type: "string" },
       rollout: { type: "string" },
+      repeat: { type: "string", default: "1" },
+      "cpu-prof": { type: "boolean", default: false },
     },
     allowPositionals: true,
   });
@@ -184,6 +226,11 @@ async function main() {
   if (rolloutVia !== undefined && rolloutVia !== "rig" && rolloutVia !== "direct")
     throw new Error(`--rollout ${rolloutVia}: rig or direct`);
   const outDir = values.out ?? fileURLToPath(new URL("../results", import.meta.url));
+  const repeat = Number(values.repeat);
+  if (!Number.isInteger(repeat) || repeat < 1 || repeat > 10) throw new Error(`--repeat ${values.repeat}: 1 to 10`);
+  const cpuProfDir = values["cpu-prof"]
+    ? join(outDir, "raw", `cpu-${new Date().toISOString().replace(/[:.]/g, "-")}`)
+    : undefined;
   const ctrl = new AbortController();
   process.once("SIGINT", () => {
     progress("interrupted: stopping (children are killed on exit)");
@@ -196,6 +243,8 @@ async function main() {
     targets: values.targets?.split(",") as Kind[] | undefined,
     outDir,
     ...(rolloutVia ? { rolloutVia } : {}),
+    repeat,
+    ...(cpuProfDir ? { cpuProfDir } : {}),
   });
   process.exit(0);
 }

@@ -23,6 +23,8 @@ export interface Profile {
     maxP99Ms: number;
     pad: number;
   };
+  /** Join storms: sockets over `pods` pods joining one room; the first size is the target's. */
+  join: { sizes: number[]; pods: number; concurrency: number };
   rollout: {
     clients: number;
     rooms: number;
@@ -53,6 +55,7 @@ export const PROFILES: Record<string, Profile> = {
       maxP99Ms: 200,
       pad: 64,
     },
+    join: { sizes: [1000], pods: 2, concurrency: 10 },
     rollout: {
       clients: 1000,
       rooms: 20,
@@ -80,6 +83,8 @@ export const PROFILES: Record<string, Profile> = {
       maxP99Ms: 200,
       pad: 64,
     },
+    // 5,000: the large room.
+    join: { sizes: [1000, 5000], pods: 2, concurrency: 10 },
     rollout: {
       clients: 1000,
       rooms: 20,
@@ -108,6 +113,7 @@ export const PROFILES: Record<string, Profile> = {
       maxP99Ms: 200,
       pad: 16,
     },
+    join: { sizes: [40], pods: 2, concurrency: 10 },
     rollout: {
       clients: 40,
       rooms: 4,

@@ -2,6 +2,9 @@
  * A few seconds of each scenario against every target, so the bench cannot rot. Not a
  * measurement: the smoke profile is tiny and runs on a busy machine.
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runBench } from "./cli.js";
 
@@ -45,5 +48,27 @@ describe("bench smoke (profile smoke)", () => {
     expect(ours?.handovers).toBeGreaterThan(0);
     expect(stock?.reconnects).toBeGreaterThan(0);
     expect(ours?.delayBySecond.length).toBeGreaterThan(0);
+  });
+
+  it("join, repeated and profiled: every socket joins, ours announces presence, verdicts pair the runs", async () => {
+    const out: string[] = [];
+    const dir = mkdtempSync(join(tmpdir(), "bench-prof-"));
+    const r = await runBench({
+      profile: "smoke",
+      scenarios: ["join"],
+      targets: ["ours", "stock"],
+      repeat: 2,
+      cpuProfDir: dir,
+      print: (t) => out.push(t),
+    });
+    expect(r.join?.map((j) => j.target)).toEqual(["ours", "stock", "ours", "stock"]);
+    for (const j of r.join ?? []) expect(j.joined, `${j.target}: ${j.errors.join("; ")}`).toBe(40);
+    // Deltas reached the members (the sockets declare protocol 2); stock has no presence.
+    expect(r.join?.filter((j) => j.target === "ours").every((j) => j.presenceEvents > 0)).toBe(true);
+    expect(r.join?.filter((j) => j.target === "stock").every((j) => j.presenceEvents === 0)).toBe(true);
+    expect(r.verdicts?.find((v) => v.goal.startsWith("join"))?.values).toHaveLength(2);
+    // Two runs × (2 ours + 2 stock pods) wrote a profile each, and their frames were printed.
+    expect(out.join("\n").match(/\.cpuprofile: \d+ ms/g)).toHaveLength(8);
+    rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -1,5 +1,5 @@
 import { createRequire } from "node:module";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   getJson,
@@ -15,6 +15,7 @@ import { findRedisPid, rssBytes } from "./procstat.js";
 
 export const STOCK_ENTRY = fileURLToPath(new URL("../dist/servers/stock.js", import.meta.url));
 export const CEILING_ENTRY = fileURLToPath(new URL("../dist/servers/ceiling.js", import.meta.url));
+const CPU_PROF_PRELOAD = new URL("../dist/servers/cpu-prof.js", import.meta.url).href;
 export const SESSION_SECRET = "bench-session-secret-0123456789";
 
 /**
@@ -115,10 +116,27 @@ async function referencePod(kind: Kind, entry: string, env: Record<string, strin
   };
 }
 
+let cpuProfileDir: string | undefined;
+
+/**
+ * `--cpu-prof`: every server process started from now on writes a V8 CPU profile into `dir`
+ * (servers/cpu-prof.ts, preloaded), and clusters stop with SIGTERM instead of SIGKILL so that it gets written.
+ */
+export function profileServersInto(dir: string | undefined) {
+  cpuProfileDir = dir;
+}
+
 /** Redis and `pods` server processes of one kind, each target on its own fresh Redis. */
 export async function startCluster(kind: Kind, opts: ClusterOptions): Promise<Cluster> {
   const redis = await startRedis();
   const redisPid = findRedisPid(redis.port);
+  const profiling = kind !== "ceiling" ? cpuProfileDir : undefined;
+  if (profiling) {
+    opts = {
+      ...opts,
+      env: { ...opts.env, NODE_OPTIONS: `--import=${CPU_PROF_PRELOAD}`, CPU_PROF_DIR: join(profiling, kind) },
+    };
+  }
   const env = { REDIS_URL: redis.url, ...opts.env };
   const addPod = () =>
     kind === "ours" ? ourPod(redis.url, opts) : referencePod(kind, kind === "stock" ? STOCK_ENTRY : CEILING_ENTRY, env);
@@ -145,6 +163,15 @@ export async function startCluster(kind: Kind, opts: ClusterOptions): Promise<Cl
     addPod: track,
     serverPids: () => [...live].map((p) => p.pid),
     async stop() {
+      if (profiling) {
+        // A profile is written at a normal exit only; the clients are gone, so the drain is short.
+        await Promise.all(
+          [...live].map(async (p) => {
+            process.kill(p.pid, "SIGTERM");
+            await Promise.race([p.exited, new Promise((r) => setTimeout(r, 20_000))]);
+          }),
+        );
+      }
       // SIGKILL: a bench teardown needs no drain, and a drain of thousands of sockets takes long.
       await Promise.all([...live].map((p) => p.kill()));
       await redis.destroy();

@@ -1,17 +1,32 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
+  deleteSchema,
   ErrorCode,
+  editSchema,
   handshakeAuthSchema,
+  historySchema,
   joinSchema,
   Limits,
   leaveSchema,
   parsePayload,
+  roomsListSchema,
   sendSchema,
+  seqOfId,
   typingSchema,
 } from "./index.js";
 
-const schemas = { handshakeAuthSchema, joinSchema, leaveSchema, sendSchema, typingSchema };
+const schemas = {
+  handshakeAuthSchema,
+  joinSchema,
+  leaveSchema,
+  sendSchema,
+  typingSchema,
+  historySchema,
+  editSchema,
+  deleteSchema,
+  roomsListSchema,
+};
 
 /** Anything a hostile client can put in a Socket.IO event (JSON plus a few JS oddities). */
 const anyValue = fc.oneof(
@@ -25,6 +40,9 @@ const nearlyValid = fc.record(
   {
     room: fc.oneof(fc.constantFrom("general", "a", "Room!", "", "x".repeat(41)), fc.string(), anyValue),
     since: fc.oneof(fc.integer(), fc.double(), fc.constant(-1), anyValue),
+    before: fc.oneof(fc.integer(), fc.double(), anyValue),
+    limit: fc.oneof(fc.integer({ min: -5, max: 300 }), anyValue),
+    id: fc.oneof(fc.constantFrom("general:1", "general:0", "general:x", ":1"), fc.string(), anyValue),
     text: fc.oneof(fc.string({ maxLength: 5000 }), fc.constant("   "), anyValue),
     clientId: fc.oneof(fc.stringMatching(/^[A-Za-z0-9_-]{8,64}$/), fc.string(), anyValue),
     typing: fc.oneof(fc.boolean(), anyValue),
@@ -74,5 +92,17 @@ describe("field rules", () => {
     expect(parsePayload(handshakeAuthSchema, { name: "\u202eadmin" }).ok).toBe(false);
     expect(parsePayload(handshakeAuthSchema, { name: "a\u0000b" }).ok).toBe(false);
     expect(parsePayload(handshakeAuthSchema, { name: "  ada  " })).toEqual({ ok: true, data: { name: "ada" } });
+  });
+});
+
+describe("message ids", () => {
+  it("names the seq of a message id only within its own room", () => {
+    expect(seqOfId("general", "general:42")).toBe(42);
+    expect(seqOfId("general", "random:42")).toBeNull();
+    expect(seqOfId("gen", "general:1")).toBeNull();
+    expect(parsePayload(editSchema, { room: "general", id: "general:0", text: "x" }).ok).toBe(false);
+    expect(parsePayload(deleteSchema, { room: "general", id: "general:7" }).ok).toBe(true);
+    expect(parsePayload(historySchema, { room: "general", before: 10, limit: 0 }).ok).toBe(false);
+    expect(parsePayload(historySchema, { room: "general", before: 10 }).ok).toBe(true);
   });
 });

@@ -6,7 +6,17 @@
  */
 import { z } from "zod";
 
-export const PROTOCOL_VERSION = 1;
+/**
+ * 2: edits and deletions take seqs of the room's sequence (a seq is a message or a revision),
+ * `message:revised`, `room:history`, `rooms:list`, session limits; presence deltas
+ * (`presence:delta`, `room:presence`, `presenceVersion` in the join ack). Servers keep serving 1.
+ */
+export const PROTOCOL_VERSION = 2;
+/**
+ * A client gets presence deltas only when it declares at least this in `auth.protocol` (one that
+ * declares 1 or nothing keeps getting full `presence` lists).
+ */
+export const PRESENCE_DELTA_PROTOCOL = 2;
 
 /** Every error ack carries one of these codes. */
 export const ErrorCode = {
@@ -19,6 +29,8 @@ export const ErrorCode = {
   Unauthorized: "unauthorized",
   NameTaken: "name_taken",
   TooManyRooms: "too_many_rooms",
+  Forbidden: "forbidden",
+  NotFound: "not_found",
   Internal: "internal",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -30,6 +42,8 @@ export const Limits = {
   textLength: 4000,
   clientIdLength: 64,
   tokenLength: 1024,
+  /** Most messages one `room:history` page returns (servers may cap lower with HISTORY_PAGE). */
+  historyPage: 200,
 } as const;
 
 // Letters, digits and "-_" only: a room name ends up in Redis keys, URLs and log lines.
@@ -70,14 +84,43 @@ export const joinSchema = z.object({
   since: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
 });
 export const leaveSchema = z.object({ room: roomSchema });
+export const presenceRequestSchema = z.object({ room: roomSchema });
 export const sendSchema = z.object({ room: roomSchema, text: textSchema, clientId: clientIdSchema });
 export const typingSchema = z.object({ room: roomSchema, typing: z.boolean() });
+const seqSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+export const historySchema = z.object({
+  room: roomSchema,
+  before: seqSchema,
+  /** Servers answer at most `Limits.historyPage` however many are asked for. */
+  limit: z.number().int().min(1).max(1000).optional(),
+});
+/** `<room>:<seq>`, as in `ChatMessage.id`. */
+export const messageIdSchema = z
+  .string()
+  .max(Limits.roomLength + 17)
+  .regex(/^[a-z0-9][a-z0-9_-]*:[1-9][0-9]{0,15}$/, "id is <room>:<seq>");
+export const editSchema = z.object({ room: roomSchema, id: messageIdSchema, text: textSchema });
+export const deleteSchema = z.object({ room: roomSchema, id: messageIdSchema });
+export const roomsListSchema = z.object({});
 
 export type HandshakeAuth = z.infer<typeof handshakeAuthSchema>;
 export type JoinRequest = z.infer<typeof joinSchema>;
 export type LeaveRequest = z.infer<typeof leaveSchema>;
+export type PresenceRequest = z.infer<typeof presenceRequestSchema>;
 export type SendRequest = z.infer<typeof sendSchema>;
 export type TypingRequest = z.infer<typeof typingSchema>;
+export type HistoryRequest = z.infer<typeof historySchema>;
+export type EditRequest = z.infer<typeof editSchema>;
+export type DeleteRequest = z.infer<typeof deleteSchema>;
+export type RoomsListRequest = z.infer<typeof roomsListSchema>;
+
+/** The seq named by a message id (`general:42` -> 42) and whether it belongs to `room`. */
+export function seqOfId(room: string, id: string): number | null {
+  const colon = id.lastIndexOf(":");
+  if (id.slice(0, colon) !== room) return null;
+  const seq = Number(id.slice(colon + 1));
+  return Number.isSafeInteger(seq) && seq > 0 ? seq : null;
+}
 
 export interface User {
   id: string;
@@ -95,6 +138,38 @@ export interface ChatMessage {
   clientId: string;
   /** Epoch ms, taken from the store's clock so that all pods agree. */
   ts: number;
+  /** Epoch ms of the latest edit (store clock). */
+  editedAt?: number;
+  /** Deleted by its author: `text` is "" and the original text is gone from the store. */
+  deleted?: true;
+  /** The seq of the revision (edit or deletion) that produced this state; absent while never revised. */
+  rev?: number;
+}
+
+export interface HistoryPage {
+  room: string;
+  /** Current state (edits applied, deletions left out), oldest first, all with `seq < before`. */
+  messages: ChatMessage[];
+  /** False once the oldest kept message is included. */
+  hasMore: boolean;
+}
+
+export interface RoomSummary {
+  room: string;
+  /** Users present now. */
+  members: number;
+  /** Epoch ms of the latest message, when one was sent recently. */
+  lastTs?: number;
+}
+
+/** The limits this server enforces (each at most the protocol's own, see `Limits`). */
+export interface SessionLimits {
+  /** Longest `text` accepted by message:send and message:edit. */
+  maxTextLength: number;
+  maxRoomsPerSocket: number;
+  /** Message budget per user: `messages` sends, edits and deletions per `windowMs`. */
+  messagesPerWindow: number;
+  windowMs: number;
 }
 
 export interface JoinResult {
@@ -104,6 +179,8 @@ export interface JoinResult {
   /** The room's latest `seq` (0 when empty). */
   cursor: number;
   presence: User[];
+  /** The room's presence version `presence` reflects (protocol 2): deltas up to it are already in the list. */
+  presenceVersion: number;
   /** True when `since` pointed below the oldest kept message: `messages` is then the latest page and the client should reset the room. */
   trimmed: boolean;
 }
@@ -115,11 +192,41 @@ export interface Session {
   /** The pod serving this connection (extension). */
   pod: string;
   protocol: number;
+  /** Since protocol 2. */
+  limits?: SessionLimits;
 }
 
 export interface Presence {
   room: string;
   users: User[];
+}
+
+/** A room's full member list at a presence version: the answer to `room:presence`. */
+export interface PresenceSnapshot {
+  room: string;
+  version: number;
+  users: User[];
+}
+
+/** A user entering or leaving a room, with the presence version that change made. */
+export interface PresenceChange extends User {
+  version: number;
+}
+
+/**
+ * Changes of a room's member set (protocol 2). Every change has its own version; versions are per
+ * room and gapless over all pods, but one event carries one pod's changes, so consecutive events
+ * may skip versions that another pod's event carries, and events of two pods may arrive in either
+ * order. A client applies each change whose version is above the one it holds for that user (or
+ * its snapshot), and fetches `room:presence` once when a skipped version has not arrived within a
+ * second (see docs/protocol.md).
+ */
+export interface PresenceDelta {
+  room: string;
+  /** The highest version in this event. */
+  version: number;
+  joined: PresenceChange[];
+  left: PresenceChange[];
 }
 
 export interface Typing {
@@ -146,14 +253,25 @@ export type Ack<T> = (res: Response<T>) => void;
 export interface ClientToServerEvents {
   "room:join": (req: JoinRequest, ack: Ack<JoinResult>) => void;
   "room:leave": (req: LeaveRequest, ack: Ack<{ room: string }>) => void;
+  /** The full member list of a joined room (protocol 2: after a skipped presence version). */
+  "room:presence": (req: PresenceRequest, ack: Ack<PresenceSnapshot>) => void;
   "message:send": (req: SendRequest, ack: Ack<ChatMessage>) => void;
   typing: (req: TypingRequest) => void;
+  "room:history": (req: HistoryRequest, ack: Ack<HistoryPage>) => void;
+  "message:edit": (req: EditRequest, ack: Ack<ChatMessage>) => void;
+  "message:delete": (req: DeleteRequest, ack: Ack<ChatMessage>) => void;
+  "rooms:list": (req: RoomsListRequest, ack: Ack<{ rooms: RoomSummary[] }>) => void;
 }
 
 export interface ServerToClientEvents {
   session: (session: Session) => void;
   message: (message: ChatMessage) => void;
+  /** An edit or deletion: the message's new state; `rev` is the revision's own seq in the room. */
+  "message:revised": (message: ChatMessage) => void;
+  /** Protocol 1 clients only. */
   presence: (presence: Presence) => void;
+  /** Protocol 2 clients only. */
+  "presence:delta": (delta: PresenceDelta) => void;
   typing: (typing: Typing) => void;
   "server:draining": (draining: Draining) => void;
 }

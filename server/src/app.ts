@@ -22,6 +22,7 @@ import { SessionTokens } from "./realtime/session-token.js";
 import { guardSlowConsumers } from "./realtime/slow-consumers.js";
 import type { ChatServer } from "./realtime/types.js";
 import type { RedisConnections } from "./stores/redis-connection.js";
+import { roomLister } from "./stores/room-directory.js";
 import type { Stores } from "./stores/types.js";
 
 export interface AppDeps {
@@ -84,12 +85,17 @@ export function createApp({ config, log, stores, redis }: AppDeps): App {
 
   const presence = new PresenceTracker(io, stores.presence, log, Math.max(200, Math.floor(config.PRESENCE_TTL_MS / 3)));
   const drainer = new Drainer(io, lifecycle, tasks, config, log);
+  const listRooms = roomLister(stores.rooms, stores.presence, config.PRESENCE_TTL_MS);
   io.use(authenticate(tokens, config.TRUST_PROXY_HOPS));
   io.on("connection", (socket) => {
+    // The handshake's HTTP request is kept by engine.io for the connection's whole life (the Socket.IO
+    // docs' memory tip); everything needed from it (the address, socket.handshake) is taken by now.
+    (socket.conn as unknown as { request: unknown }).request = null;
     registerChatHandlers(socket, {
       io,
       messages: stores.messages,
       presence,
+      listRooms,
       config,
       log,
       metrics,

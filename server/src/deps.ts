@@ -6,10 +6,12 @@ import { MemoryPresenceStore } from "./stores/memory-presence-store.js";
 import { connectRedis } from "./stores/redis-connection.js";
 import { RedisMessageStore } from "./stores/redis-message-store.js";
 import { RedisPresenceStore } from "./stores/redis-presence-store.js";
+import { MemoryRoomDirectory, RedisRoomDirectory, withRoomDirectory } from "./stores/room-directory.js";
 import type { StoreLimits } from "./stores/types.js";
 
 /** Redis when configured (one instance, a cluster, or Sentinel's master), otherwise the in-memory twins for one pod. */
 export function createDeps(config: Config, log: Logger): AppDeps {
+  const directoryFailed = (err: unknown) => log.debug({ err: (err as Error).message }, "room directory update failed");
   const limits: StoreLimits = {
     historyLimit: config.HISTORY_LIMIT,
     historyPage: config.HISTORY_PAGE,
@@ -25,7 +27,12 @@ export function createDeps(config: Config, log: Logger): AppDeps {
     return {
       config,
       log,
-      stores: { messages: new MemoryMessageStore(limits), presence: new MemoryPresenceStore(limits) },
+      stores: withRoomDirectory(
+        new MemoryMessageStore(limits),
+        new MemoryPresenceStore(limits),
+        new MemoryRoomDirectory(),
+        directoryFailed,
+      ),
     };
   }
   const redis = connectRedis(config, log);
@@ -34,12 +41,14 @@ export function createDeps(config: Config, log: Logger): AppDeps {
     config,
     log,
     redis,
-    stores: {
-      messages: new RedisMessageStore(redis.writer, limits, {
+    stores: withRoomDirectory(
+      new RedisMessageStore(redis.writer, limits, {
         replicas: redis.replicasAck,
         timeoutMs: config.REDIS_REPLICA_ACK_TIMEOUT_MS,
       }),
-      presence: new RedisPresenceStore(redis.client, limits),
-    },
+      new RedisPresenceStore(redis.client, limits),
+      new RedisRoomDirectory(redis.client),
+      directoryFailed,
+    ),
   };
 }

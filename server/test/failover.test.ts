@@ -11,6 +11,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RedisMessageStore } from "../src/stores/redis-message-store.js";
 import { RedisPresenceStore } from "../src/stores/redis-presence-store.js";
+import { RedisRoomDirectory, withRoomDirectory } from "../src/stores/room-directory.js";
 import { runFailover } from "./failover/run.js";
 import { data } from "./support/chat-suite.js";
 import { RawClient } from "./support/raw-client.js";
@@ -61,11 +62,16 @@ describe("replica acknowledgement", () => {
     async (limits = suiteLimits) => {
       const p = `w${++prefix}-`;
       return {
-        stores: {
-          messages: new RedisMessageStore(direct, limits, { replicas: () => 2, timeoutMs: 1000 }),
-          presence: new RedisPresenceStore(direct, limits),
-        },
+        stores: withRoomDirectory(
+          new RedisMessageStore(direct, limits, { replicas: () => 2, timeoutMs: 1000 }),
+          new RedisPresenceStore(direct, limits),
+          new RedisRoomDirectory(direct),
+          (err) => {
+            throw err;
+          },
+        ),
         room: (name) => `${p}${name}`,
+        now: Date.now,
       };
     },
     (ms) => new Promise((r) => setTimeout(r, ms)),

@@ -15,6 +15,16 @@ const payload = fc.oneof(
     { room: fc.constantFrom("prop", "elsewhere"), text: fc.oneof(fc.string(), fc.anything()), clientId: fc.string() },
     { requiredKeys: ["room"] },
   ),
+  fc.record(
+    {
+      room: fc.constantFrom("prop", "elsewhere"),
+      id: fc.oneof(fc.constantFrom("prop:1", "prop:2", "prop:999", "elsewhere:1"), fc.string(), fc.anything()),
+      text: fc.oneof(fc.string(), fc.anything()),
+      before: fc.oneof(fc.integer(), fc.anything()),
+      limit: fc.oneof(fc.integer({ min: -2, max: 2000 }), fc.anything()),
+    },
+    { requiredKeys: ["room"] },
+  ),
 );
 
 describe("handlers under arbitrary payloads", () => {
@@ -30,7 +40,16 @@ describe("handlers under arbitrary payloads", () => {
     await stopNodes(nodes);
   });
 
-  for (const event of ["room:join", "room:leave", "message:send"]) {
+  const events = [
+    "room:join",
+    "room:leave",
+    "message:send",
+    "room:history",
+    "message:edit",
+    "message:delete",
+    "rooms:list",
+  ];
+  for (const event of events) {
     it(`${event}: every payload gets an ok or a known error code, and the server keeps serving`, async () => {
       await fc.assert(
         fc.asyncProperty(payload, async (value) => {

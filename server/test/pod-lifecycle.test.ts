@@ -1,6 +1,6 @@
 import { request } from "node:http";
 import { createConnection } from "node:net";
-import type { User } from "@chat/protocol";
+import { PRESENCE_DELTA_PROTOCOL, type User } from "@chat/protocol";
 import { ChatBot, getJson, type PodHandle, type RedisHandle, startPod, startRedis, waitFor } from "@chat/testkit";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { RawClient, until } from "./support/raw-client.js";
@@ -32,7 +32,7 @@ const bot = (b: ChatBot) => {
   bots.push(b);
   return b;
 };
-const client = async (url: string, auth: { name?: string; token?: string } = {}) => {
+const client = async (url: string, auth: { name?: string; token?: string; protocol?: number } = {}) => {
   const c = await RawClient.connect(url, auth);
   clients.push(c);
   return c;
@@ -263,16 +263,23 @@ describe("dependencies", () => {
     const room = "kill";
     const victim = await client(a.url, { name: "victim" });
     const watcher = await client(b.url, { name: "watcher" });
+    const v2 = await client(b.url, { name: "v2", protocol: PRESENCE_DELTA_PROTOCOL });
     await victim.join(room);
     await watcher.join(room);
-    await until(watcher, "victim present", () => watcher.presence.at(-1)?.users.length === 2);
+    await v2.join(room);
+    await until(watcher, "victim present", () => watcher.presence.at(-1)?.users.length === 3);
     const t0 = Date.now();
     a.signal("SIGKILL");
     const bound = PRESENCE_TTL_MS + PRESENCE_TTL_MS / 3;
-    await until(watcher, "victim gone", () => watcher.presence.at(-1)?.users.length === 1, bound + 2000);
+    await until(watcher, "victim gone", () => watcher.presence.at(-1)?.users.length === 2, bound + 2000);
     const took = Date.now() - t0;
     console.log(`presence: ghost cleared ${took} ms after SIGKILL (TTL ${PRESENCE_TTL_MS} ms, bound ${bound} ms)`);
     expect(took).toBeLessThanOrEqual(bound + 500);
-    expect(watcher.presence.at(-1)?.users.map((u) => u.name)).toEqual(["watcher"]);
+    expect(watcher.presence.at(-1)?.users.map((u) => u.name)).toEqual(["v2", "watcher"]);
+    // A protocol-2 member got the leave as one delta, and the dead user's name is free again.
+    await until(v2, "victim's leave", () => v2.deltas.some((d) => d.left.some((u) => u.name === "victim")));
+    expect([...(v2.views.get(room)?.users.values() ?? [])].map((u) => u.name).sort()).toEqual(["v2", "watcher"]);
+    const heir = await client(b.url, { name: "VICTIM" });
+    expect(await heir.join(room)).toMatchObject({ ok: true, data: { presenceVersion: 5 } });
   });
 });

@@ -4,10 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { roomKeys } from "../src/stores/keys.js";
 import { RedisMessageStore } from "../src/stores/redis-message-store.js";
 import { RedisPresenceStore } from "../src/stores/redis-presence-store.js";
+import { RedisRoomDirectory, withRoomDirectory } from "../src/stores/room-directory.js";
 import { chatSuite, data, suiteEnv } from "./support/chat-suite.js";
 import { startNodes, stopNodes } from "./support/nodes.js";
 import { RawClient, until } from "./support/raw-client.js";
-import { storeSuite, suiteLimits } from "./support/store-suite.js";
+import { storedStrings, storeSuite, suiteLimits } from "./support/store-suite.js";
 
 /** The same stores, handlers and pods on a real 3-master Redis Cluster (REDIS_CLUSTER_NODES). */
 let cluster: RedisClusterHandle;
@@ -27,11 +28,17 @@ storeSuite(
   async (limits = suiteLimits) => {
     const p = `c${++prefix}-`;
     return {
-      stores: {
-        messages: new RedisMessageStore(client, limits),
-        presence: new RedisPresenceStore(client, limits),
-      },
+      stores: withRoomDirectory(
+        new RedisMessageStore(client, limits),
+        new RedisPresenceStore(client, limits),
+        new RedisRoomDirectory(client),
+        (err) => {
+          throw err;
+        },
+      ),
       room: (name) => `${p}${name}`,
+      now: Date.now,
+      stored: (room) => storedStrings(client, room),
     };
   },
   (ms) => new Promise((r) => setTimeout(r, ms)),
@@ -39,7 +46,7 @@ storeSuite(
 
 chatSuite("three pods on a Redis Cluster", async () => {
   const nodes = await startNodes(3, { ...suiteEnv, REDIS_CLUSTER_NODES: cluster.seeds });
-  return { nodes, teardown: () => stopNodes(nodes) };
+  return { nodes, teardown: () => stopNodes(nodes), stored: (room) => storedStrings(client, room) };
 });
 
 /** Which master (by port) owns a room's keys. */

@@ -32,6 +32,8 @@ export interface JoinResult {
   failed: number;
   errors: string[];
   ms: number;
+  /** Bytes of the join acks received (ours carry the room's member list). */
+  ackBytes: number;
 }
 
 export interface LoadCmd {
@@ -51,6 +53,7 @@ export interface WindowResult {
   received: number;
   /** Other events (presence, typing, session…). */
   otherEvents: number;
+  otherBytes: number;
   /** Delivery delay of messages this process sent, measured on its own clock (encoded histogram, µs). */
   latency: string;
   loopDelayP99Ms: number;

@@ -7,6 +7,7 @@
  * rollout, which proves delivery, runs the shipped client core (./chat/worker.ts).
  */
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
+import { PRESENCE_DELTA_PROTOCOL } from "@chat/protocol";
 import { benchText, readBenchText } from "../lean/frames.js";
 import { LeanSocket } from "../lean/socket.js";
 import { encodeHistogram, newHistogram, recordMs } from "./hist.js";
@@ -18,6 +19,8 @@ const subs: LeanSocket[] = [];
 const senders: LeanSocket[] = [];
 let received = 0;
 let otherEvents = 0;
+/** Bytes of those other events (frames as received): presence traffic, in the join scenarios. */
+let otherBytes = 0;
 let sent = 0;
 let acked = 0;
 let ackFailed = 0;
@@ -32,7 +35,10 @@ function onFrame(frame: string) {
     received++;
     const b = readBenchText(frame);
     if (b && b.gen === gen) recordMs(latency, performance.now() - b.sentMs);
-  } else otherEvents++;
+  } else {
+    otherEvents++;
+    otherBytes += frame.length;
+  }
 }
 
 const percentile = (xs: number[], p: number) => {
@@ -57,7 +63,8 @@ async function connect(c: ConnectCmd): Promise<ConnectResult> {
       try {
         const sock = await LeanSocket.connect({
           url,
-          auth: { name: `g${gen}${c.role}${base + i}` },
+          // Our server sends protocol-2 clients presence deltas; the references ignore the field.
+          auth: { name: `g${gen}${c.role}${base + i}`, protocol: PRESENCE_DELTA_PROTOCOL },
           timeoutMs: 15_000,
           onEvent: onFrame,
         });
@@ -85,9 +92,11 @@ async function join(c: JoinCmd): Promise<JoinResult> {
   const errors: string[] = [];
   let ok = 0;
   let failed = 0;
+  let ackBytes = 0;
   await inParallel(list, c.concurrency, async (sock) => {
     try {
       const body = await sock.request("room:join", { room: c.room }, 30_000);
+      ackBytes += body.length;
       if (body.startsWith('[{"ok":true')) ok++;
       else {
         failed++;
@@ -98,7 +107,7 @@ async function join(c: JoinCmd): Promise<JoinResult> {
       if (errors.length < 5) errors.push((err as Error).message);
     }
   });
-  return { ok, failed, errors, ms: performance.now() - started };
+  return { ok, failed, errors, ms: performance.now() - started, ackBytes };
 }
 
 let loadTimer: NodeJS.Timeout | undefined;
@@ -148,12 +157,13 @@ function takeWindow(): WindowResult {
     ackFailed,
     received,
     otherEvents,
+    otherBytes,
     latency: encodeHistogram(latency),
     loopDelayP99Ms: loop.percentile(99) / 1e6,
     loopDelayMaxMs: loop.max / 1e6,
     connected: subs.filter((s) => s.connected).length + senders.filter((s) => s.connected).length,
   };
-  sent = acked = ackFailed = received = otherEvents = 0;
+  sent = acked = ackFailed = received = otherEvents = otherBytes = 0;
   latency = newHistogram();
   loop.reset();
   windowStart = now;

@@ -1,4 +1,5 @@
 import { useEffect } from "react";
+import { useAttention, useNotificationPermission } from "./attention.js";
 import { ConnectionStatus } from "./ConnectionStatus.js";
 import { useChat, useClient } from "./context.js";
 import { NameForm } from "./NameForm.js";
@@ -39,26 +40,17 @@ function useHashRoute(): void {
   }, [activeRoom]);
 }
 
-/** "(3) #general · Chat": unread messages show in the browser tab too. */
-function useDocumentTitle(): void {
-  const activeRoom = useChat((s) => s.activeRoom);
-  const unread = useChat((s) => Object.values(s.rooms).reduce((n, r) => n + r.unread, 0));
-  useEffect(() => {
-    const base = activeRoom ? `#${activeRoom} · Chat` : "Chat";
-    document.title = unread > 0 ? `(${unread}) ${base}` : base;
-  }, [activeRoom, unread]);
-}
-
 export function App() {
   const name = useChat((s) => s.name);
   const user = useChat((s) => s.user);
   const pendingRoom = useChat((s) => s.activeRoom);
+  const notifications = useNotificationPermission();
   useHashRoute();
-  useDocumentTitle();
+  useAttention();
 
   if (!name) {
     return (
-      <main className="welcome">
+      <main className="welcome-screen">
         <div className="welcome-card">
           <h1>Welcome to Chat</h1>
           <p className="muted">
@@ -90,6 +82,11 @@ export function App() {
           <span>Chat</span>
         </div>
         <ConnectionStatus />
+        {notifications.ask && (
+          <button type="button" className="link-button notify-button" onClick={notifications.ask}>
+            Enable notifications
+          </button>
+        )}
         <NameForm variant="compact" key={user?.name ?? name} />
       </header>
       <RoomList />

@@ -1,6 +1,9 @@
-import { Limits } from "@chat/protocol";
-import { type FormEvent, type KeyboardEvent, useId, useLayoutEffect, useRef, useState } from "react";
-import { useClient } from "./context.js";
+import { type FormEvent, type KeyboardEvent, useEffect, useId, useLayoutEffect, useRef, useState } from "react";
+import { useChat, useClient } from "./context.js";
+import { sessionLimits } from "./core-bridge.js";
+
+/** The counter appears this close to the limit. */
+const COUNTER_FROM = 200;
 
 /** Unsent drafts per room, kept while switching rooms. */
 const drafts = new Map<string, string>();
@@ -8,6 +11,9 @@ const drafts = new Map<string, string>();
 /** Enter sends, Shift+Enter starts a new line. Sending works offline too: the message waits in the outbox. */
 export function Composer({ room }: { room: string }) {
   const client = useClient();
+  // Re-read on every session: the limit is the server's (MAX_TEXT_LENGTH), the protocol's before one answers.
+  useChat((s) => s.user);
+  const { maxTextLength } = sessionLimits(client);
   const [text, setText] = useState(() => drafts.get(room) ?? "");
   const [error, setError] = useState<string | null>(null);
   const input = useRef<HTMLTextAreaElement>(null);
@@ -30,8 +36,21 @@ export function Composer({ room }: { room: string }) {
     client.composerChanged(room, value);
   };
 
+  // A room just opened (from the join field, a link, the welcome screen): writing is next.
+  useEffect(() => {
+    const active = document.activeElement;
+    if (!active || active === document.body || active.closest("[data-focus-handoff]")) input.current?.focus();
+  }, []);
+
+  const over = text.trim().length - maxTextLength;
   const submit = (event?: FormEvent) => {
     event?.preventDefault();
+    if (over > 0) {
+      // Never sent (the server would refuse it) and never cleared: the text is the user's to shorten.
+      setError(`Too long: ${over} ${over === 1 ? "character" : "characters"} over the limit of ${maxTextLength}.`);
+      input.current?.focus();
+      return;
+    }
     const problem = client.send(room, text);
     setError(problem);
     if (!problem) change("");
@@ -46,7 +65,9 @@ export function Composer({ room }: { room: string }) {
     }
   };
 
-  const remaining = Limits.textLength - text.length;
+  const remaining = maxTextLength - text.trim().length;
+  const counterId = `${inputId}-counter`;
+  const describedBy = [error ? errorId : null, remaining < COUNTER_FROM ? counterId : null].filter(Boolean).join(" ");
   return (
     <form className="composer" onSubmit={submit} noValidate>
       <label htmlFor={inputId} className="visually-hidden">
@@ -61,9 +82,8 @@ export function Composer({ room }: { room: string }) {
         onChange={(e) => change(e.target.value)}
         onKeyDown={onKeyDown}
         placeholder={room.length <= 20 ? `Message #${room}` : "Write a message…"}
-        maxLength={Limits.textLength}
-        aria-describedby={error ? errorId : undefined}
-        aria-invalid={error ? true : undefined}
+        aria-describedby={describedBy || undefined}
+        aria-invalid={error || over > 0 ? true : undefined}
         enterKeyHint="send"
       />
       <button
@@ -71,7 +91,7 @@ export function Composer({ room }: { room: string }) {
         className="primary send"
         data-testid="send-button"
         aria-label="Send"
-        disabled={!text.trim()}
+        disabled={!text.trim() || over > 0}
       >
         <svg viewBox="0 0 20 20" width="18" height="18" aria-hidden="true">
           <path
@@ -86,7 +106,15 @@ export function Composer({ room }: { room: string }) {
             {error}
           </p>
         )}
-        {remaining < 200 && <p className="muted counter">{remaining} characters left</p>}
+        {remaining < COUNTER_FROM && (
+          <p
+            id={counterId}
+            className={over > 0 ? "counter counter-over" : "muted counter"}
+            data-testid="composer-counter"
+          >
+            {over > 0 ? `${over} over the limit of ${maxTextLength}` : `${remaining} characters left`}
+          </p>
+        )}
       </div>
     </form>
   );

@@ -1,10 +1,13 @@
 import { useChat, useClient } from "./context.js";
 
-/** Errors not tied to a message or a form field, e.g. a room the server would not let us join. */
+/**
+ * Errors not tied to a message, a form field or a room. A failed join is explained in its room
+ * (JoinProblem) and goes away with it, so it is not repeated here, where it would outlive its cause.
+ */
 export function ErrorBanner() {
   const client = useClient();
   const error = useChat((s) => s.error);
-  if (!error) return null;
+  if (!error || error.startsWith("Could not join #")) return null;
   return (
     <div className="error-banner" data-testid="error-banner" role="alert">
       <p>{error}</p>

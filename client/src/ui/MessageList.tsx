@@ -1,13 +1,17 @@
 import { type FeedItem, roomFeed } from "@chat/client-core";
-import { memo, useCallback, useLayoutEffect, useMemo, useRef, useState } from "react";
+import type { ChatMessage } from "@chat/protocol";
+import { Fragment, memo, useCallback, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { useChat, useClient } from "./context.js";
+import { dayKey, dayLabel } from "./dates.js";
 import { Avatar } from "./PresenceList.js";
+import { RichText } from "./rich-text.js";
 
 /** How close to the bottom (px) still counts as "at the bottom" for auto-scrolling. */
 const STICK_PX = 48;
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
 const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "short" });
+const NO_NAMES: readonly string[] = [];
 
 /**
  * Messages in seq order, then our queued ones. Follows new messages only while the reader is at
@@ -19,6 +23,13 @@ export function MessageList({ room }: { room: string }) {
   const outbox = useChat((s) => s.outbox);
   const userId = useChat((s) => s.user?.id ?? "");
   const name = useChat((s) => s.user?.name ?? s.name ?? "");
+  const presence = useChat((s) => s.rooms[room]?.presence);
+  const blocked = useChat((s) => s.rooms[room]?.error != null);
+  // Keyed by the names, not the list: a presence update that changes no name re-renders no row.
+  const presentKey = presence?.map((u) => u.name).join("\u0000") ?? "";
+  const present = useMemo(() => (presentKey ? presentKey.split("\u0000") : NO_NAMES), [presentKey]);
+  // Edits and deletions are not in the timeline items: look them up by seq.
+  const bySeq = useMemo(() => new Map((messages ?? []).map((m) => [m.seq, m])), [messages]);
   const items = useMemo(
     () => roomFeed({ name: room, messages: messages ?? [] }, outbox, { id: userId, name }),
     [room, messages, outbox, userId, name],
@@ -78,16 +89,29 @@ export function MessageList({ room }: { room: string }) {
         tabIndex={0}
       >
         {loaded && items.length === 0 && <p className="messages-empty muted">No messages yet. Say hello!</p>}
-        {!loaded && items.length === 0 && <p className="messages-empty muted">Loading history…</p>}
+        {!loaded && !blocked && items.length === 0 && <p className="messages-empty muted">Loading history…</p>}
         <ol className="message-items">
-          {items.map((item, i) => (
-            <MessageRow
-              key={item.key}
-              item={item}
-              own={item.author.id === userId && userId !== ""}
-              continued={continues(items[i - 1], item)}
-            />
-          ))}
+          {items.map((item, i) => {
+            const previous = items[i - 1];
+            const newDay = previous === undefined || dayKey(previous.ts) !== dayKey(item.ts);
+            return (
+              <Fragment key={item.key}>
+                {newDay && (
+                  <li className="day-separator" data-testid="day-separator">
+                    <span>{dayLabel(item.ts)}</span>
+                  </li>
+                )}
+                <MessageRow
+                  item={item}
+                  stored={item.seq === null ? undefined : bySeq.get(item.seq)}
+                  own={item.author.id === userId && userId !== ""}
+                  continued={!newDay && continues(previous, item)}
+                  present={present}
+                  me={name || null}
+                />
+              </Fragment>
+            );
+          })}
         </ol>
       </div>
       {newBelow && (
@@ -104,10 +128,22 @@ function continues(previous: FeedItem | undefined, item: FeedItem): boolean {
   return previous !== undefined && previous.author.id === item.author.id && item.ts - previous.ts < 5 * 60_000;
 }
 
+interface RowProps {
+  item: FeedItem;
+  /** The stored message behind a sent item: its edit and deletion state. */
+  stored: ChatMessage | undefined;
+  own: boolean;
+  /** Same author as the row before, shortly after: name and time are not repeated. */
+  continued: boolean;
+  present: readonly string[];
+  me: string | null;
+}
+
 const MessageRow = memo(
-  function MessageRow({ item, own, continued }: { item: FeedItem; own: boolean; continued: boolean }) {
+  function MessageRow({ item, stored, own, continued, present, me }: RowProps) {
     const client = useClient();
     const date = new Date(item.ts);
+    const deleted = stored?.deleted === true;
     return (
       <li
         className={`message${own ? " own" : ""}${continued ? " continued" : ""} status-${item.status}`}
@@ -119,19 +155,36 @@ const MessageRow = memo(
       >
         {!own && (continued ? <span className="avatar-spacer" /> : <Avatar name={item.author.name} />)}
         <div className="bubble">
-          <div className="meta">
-            <span className="author" data-testid="message-author">
-              {item.author.name}
-            </span>
-            <time data-testid="message-time" dateTime={date.toISOString()} title={fullFormat.format(date)}>
-              {timeFormat.format(date)}
-            </time>
-            {own && <StatusMark status={item.status} />}
-          </div>
-          {/* Plain text: React escapes it; line breaks are kept by CSS (white-space: pre-wrap). */}
-          <p className="text" data-testid="message-text">
-            {item.text}
-          </p>
+          {continued ? (
+            // The time stays one hover (or one screen-reader phrase) away.
+            own &&
+            item.status !== "sent" && (
+              <div className="meta">
+                <StatusMark status={item.status} />
+              </div>
+            )
+          ) : (
+            <div className="meta">
+              <span className="author" data-testid="message-author">
+                {item.author.name}
+              </span>
+              <time data-testid="message-time" dateTime={date.toISOString()} title={fullFormat.format(date)}>
+                {timeFormat.format(date)}
+              </time>
+              {own && <StatusMark status={item.status} />}
+            </div>
+          )}
+          {deleted ? (
+            <p className="text deleted" data-testid="message-text">
+              Message deleted
+            </p>
+          ) : (
+            // Plain text with links and mentions as elements: React escapes everything; line breaks are kept by CSS.
+            <p className="text" data-testid="message-text" title={continued ? fullFormat.format(date) : undefined}>
+              <RichText text={stored?.text ?? item.text} present={present} me={me} />
+              {stored?.editedAt !== undefined && <span className="edited muted"> (edited)</span>}
+            </p>
+          )}
           {item.status === "pending" && item.error && <p className="note">{item.error}</p>}
           {item.status === "failed" && (
             <div className="failure">
@@ -153,6 +206,9 @@ const MessageRow = memo(
   (a, b) =>
     a.own === b.own &&
     a.continued === b.continued &&
+    a.stored === b.stored &&
+    a.present === b.present &&
+    a.me === b.me &&
     a.item.key === b.item.key &&
     a.item.seq === b.item.seq &&
     a.item.status === b.item.status &&

@@ -1,6 +1,7 @@
 import { Limits } from "@chat/protocol";
-import { type FormEvent, useId, useState } from "react";
+import { type FormEvent, useEffect, useId, useRef, useState } from "react";
 import { useChat, useClient } from "./context.js";
+import { RoomBrowser } from "./RoomBrowser.js";
 
 /** Joined rooms as tabs (links to #/room/<name>, so they can be shared) and the form to join another. */
 export function RoomList() {
@@ -14,6 +15,7 @@ export function RoomList() {
         ))}
       </ul>
       <JoinForm />
+      <RoomBrowser />
     </nav>
   );
 }
@@ -68,6 +70,13 @@ function JoinForm() {
   const [error, setError] = useState<string | null>(null);
   const inputId = useId();
   const errorId = useId();
+  const input = useRef<HTMLInputElement>(null);
+  const noRoom = useChat((s) => s.activeRoom === null);
+
+  // Just named, nothing open: joining a room is the next step (a pending room focuses its composer instead).
+  useEffect(() => {
+    if (noRoom && (!document.activeElement || document.activeElement === document.body)) input.current?.focus();
+  }, [noRoom]);
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
@@ -77,12 +86,13 @@ function JoinForm() {
   };
 
   return (
-    <form className="join-form" data-testid="join-form" onSubmit={submit} noValidate>
+    <form className="join-form" data-testid="join-form" data-focus-handoff onSubmit={submit} noValidate>
       <label htmlFor={inputId} className="join-label">
         Join a room
       </label>
       <div className="field-row">
         <input
+          ref={input}
           id={inputId}
           className="join-input"
           data-testid="room-input"

@@ -18,7 +18,7 @@ export function authenticate(tokens: SessionTokens, trustProxyHops: number) {
   return (socket: ChatSocket, next: (err?: Error) => void) => {
     const parsed = parsePayload(handshakeAuthSchema, socket.handshake.auth ?? {});
     if (!parsed.ok) return next(new Refusal(parsed.error));
-    const { name, token } = parsed.data;
+    const { name, token, protocol } = parsed.data;
     let user: User;
     if (token !== undefined) {
       const verified = tokens.verify(token);
@@ -28,6 +28,7 @@ export function authenticate(tokens: SessionTokens, trustProxyHops: number) {
       user = { id: SessionTokens.newUserId(), name: name ?? `guest-${Math.random().toString(36).slice(2, 6)}` };
     }
     socket.data.user = user;
+    socket.data.protocol = protocol ?? 1;
     socket.data.ip = clientIp(socket.request, trustProxyHops);
     socket.data.token = tokens.issue(user);
     next();

@@ -7,9 +7,10 @@ import {
   joinSchema,
   leaveSchema,
   ok,
-  PROTOCOL_VERSION,
   parsePayload,
+  presenceRequestSchema,
   type Response,
+  type RoomSummary,
   sendSchema,
   typingSchema,
 } from "@chat/protocol";
@@ -19,16 +20,29 @@ import type { Metrics } from "../http/metrics.js";
 import type { Tasks } from "../lifecycle/tasks.js";
 import type { Logger } from "../logger.js";
 import { roomTag } from "../stores/keys.js";
+import { sortUsers } from "../stores/presence-order.js";
 import type { MessageStore } from "../stores/types.js";
 import type { Limits, Verdict } from "./limits.js";
-import type { PresenceTracker } from "./presence.js";
+import { clientProtocol, historyFor, registerMessageHandlers, sessionFor } from "./message-handlers.js";
+import { fullListTag, type PresenceTracker, wantsFullLists } from "./presence.js";
 import type { ChatServer, ChatSocket } from "./types.js";
 
 export interface HandlerDeps {
   io: ChatServer;
   messages: MessageStore;
   presence: PresenceTracker;
-  config: Pick<Config, "POD_NAME" | "MAX_TEXT_LENGTH" | "MAX_ROOMS_PER_SOCKET" | "ABUSE_STRIKES">;
+  /** `rooms:list` of this pod (see roomLister). */
+  listRooms: () => Promise<RoomSummary[]>;
+  config: Pick<
+    Config,
+    | "POD_NAME"
+    | "MAX_TEXT_LENGTH"
+    | "MAX_ROOMS_PER_SOCKET"
+    | "ABUSE_STRIKES"
+    | "HISTORY_PAGE"
+    | "RATE_MESSAGES_PER_USER"
+    | "RATE_WINDOW_MS"
+  >;
   limits: Limits;
   log: Logger;
   metrics: Metrics;
@@ -43,6 +57,7 @@ const TYPING_INTERVAL_MS = 1000;
 export function registerChatHandlers(socket: ChatSocket, deps: HandlerDeps) {
   const { io, messages, presence, config, log, metrics, tasks, limits } = deps;
   const { user, ip } = socket.data;
+  const fullLists = wantsFullLists(socket.data.protocol);
   let strikes = 0;
 
   /** A refused action counts as a strike; a client that keeps going after being told is cut off. */
@@ -91,43 +106,58 @@ export function registerChatHandlers(socket: ChatSocket, deps: HandlerDeps) {
     };
   }
 
-  socket.emit("session", { token: socket.data.token, user, pod: config.POD_NAME, protocol: PROTOCOL_VERSION });
+  socket.emit("session", sessionFor(socket, config));
+  const protocol = clientProtocol(socket);
+
+  const tags = (room: string) => (fullLists ? [roomTag(room), fullListTag(room)] : roomTag(room));
+  const leaveTags = async (room: string) => {
+    await socket.leave(roomTag(room));
+    if (fullLists) await socket.leave(fullListTag(room));
+  };
 
   socket.on(
     "room:join",
     handle("room:join", joinSchema, async ({ room, since }) => {
-      const refused = limited(await limits.join(user.id), "joins");
-      if (refused) return refused;
       const isNew = !rooms.has(room);
       if (isNew && rooms.size >= config.MAX_ROOMS_PER_SOCKET) {
         return fail(ErrorCode.TooManyRooms, `at most ${config.MAX_ROOMS_PER_SOCKET} rooms per connection`);
       }
       // Subscribe before reading history: a message stored in between arrives twice (the client
       // dedupes by seq) instead of not at all.
-      await socket.join(roomTag(room));
+      await socket.join(tags(room));
       rooms.add(room);
       const undo = async () => {
         rooms.delete(room);
-        await socket.leave(roomTag(room));
+        await leaveTags(room);
+        // The store may be down too; an entry left behind expires with its TTL.
+        await presence.leave(entry(room)).catch(() => {});
       };
-      try {
-        const [history, users] = await Promise.all([
-          messages.history(room, since),
-          isNew ? presence.join(entry(room)) : presence.list(room),
-        ]);
-        if (users === null) {
-          await undo();
-          return fail(ErrorCode.NameTaken, `the name "${user.name}" is in use in ${room}; pick another`);
-        }
-        return ok({ room, ...history, presence: users });
-      } catch (err) {
-        if (isNew) {
-          await undo();
-          // The store may be down too; an entry left behind expires with its TTL.
-          await presence.leave(entry(room)).catch(() => {});
-        }
+      // The rate check, the history read and the presence change go out together: one round trip.
+      // A refused join (rare: the limiter blocks a flooder in memory) undoes its presence entry.
+      const [verdict, history, users] = await Promise.all([
+        limits.join(user.id),
+        messages.history(room, since),
+        isNew ? presence.join(entry(room)) : presence.list(room),
+      ]).catch(async (err: unknown) => {
+        if (isNew) await undo();
         throw err;
+      });
+      const refused = limited(verdict, "joins");
+      if (refused || users === null) {
+        if (isNew) await undo();
+        return refused ?? fail(ErrorCode.NameTaken, `the name "${user.name}" is in use in ${room}; pick another`);
       }
+      const list = fullLists ? sortUsers(users.users) : users.users;
+      return ok({ room, ...historyFor(protocol, history), presence: list, presenceVersion: users.version });
+    }),
+  );
+
+  socket.on(
+    "room:presence",
+    handle("room:presence", presenceRequestSchema, async ({ room }) => {
+      if (!rooms.has(room)) return fail(ErrorCode.NotInRoom, `join ${room} before asking who is in it`);
+      const { version, users } = await presence.list(room);
+      return ok({ room, version, users });
     }),
   );
 
@@ -135,7 +165,7 @@ export function registerChatHandlers(socket: ChatSocket, deps: HandlerDeps) {
     "room:leave",
     handle("room:leave", leaveSchema, async ({ room }) => {
       if (rooms.delete(room)) {
-        await socket.leave(roomTag(room));
+        await leaveTags(room);
         await presence.leave(entry(room));
       }
       return ok({ room });
@@ -184,6 +214,12 @@ export function registerChatHandlers(socket: ChatSocket, deps: HandlerDeps) {
     lastTyping.set(room, typing ? now : 0);
     socket.to(roomTag(room)).emit("typing", { room, user, typing });
   });
+
+  registerMessageHandlers(
+    socket,
+    { io, messages, listRooms: deps.listRooms, config, limits },
+    { rooms, limited, handle },
+  );
 
   socket.on("disconnect", () => {
     for (const room of rooms) {

@@ -1,28 +1,51 @@
-import type { User } from "@chat/protocol";
+import { PRESENCE_DELTA_PROTOCOL, type PresenceChange as WireChange } from "@chat/protocol";
 import type { Logger } from "../logger.js";
 import { roomTag } from "../stores/keys.js";
-import type { PresenceEntry, PresenceStore } from "../stores/types.js";
+import { sortUsers } from "../stores/presence-order.js";
+import type { PresenceChange, PresenceEntry, PresenceList, PresenceStore } from "../stores/types.js";
 import type { ChatServer } from "./types.js";
 
-/** Joins and leaves of a room are announced to it at most this often (per pod). */
+/** Joins and leaves of a room are announced to it at most this often (per pod)... */
 export const PRESENCE_COALESCE_MS = 250;
+/** ...and a big room less often: one more step per this many local members, up to the max. */
+const COALESCE_STEP_MEMBERS = 200;
+const COALESCE_MAX_MS = 1000;
+
+/** Each announcement is one write per member: a room of 1,000 hears it every 750 ms-1 s. */
+export const coalesceMs = (localMembers: number) =>
+  Math.min(COALESCE_MAX_MS, PRESENCE_COALESCE_MS * Math.max(1, Math.ceil(localMembers / COALESCE_STEP_MEMBERS)));
+
+/**
+ * The Socket.IO room of a room's protocol-1 sockets (same hash tag, so the same shard on Redis
+ * Cluster): they get full `presence` lists, everyone else `presence:delta`.
+ */
+export const fullListTag = (room: string) => `${roomTag(room)}~p1`;
+
+/** Whether a socket that declared this protocol gets full lists rather than deltas. */
+export const wantsFullLists = (protocol: number | undefined) => (protocol ?? 1) < PRESENCE_DELTA_PROTOCOL;
+
+interface Pending {
+  joined: WireChange[];
+  left: WireChange[];
+}
 
 /**
  * This pod's share of presence: the entries it holds, a heartbeat that keeps them alive in the
- * shared store, and a sweep that tells local sockets when other pods' entries expire (a pod
- * killed with SIGKILL never says goodbye). A ghost is gone within PRESENCE_TTL_MS + one interval.
+ * shared store, and the announcements of the changes it made or swept (a pod killed with SIGKILL
+ * never says goodbye: the first pod to touch the room after the TTL sweeps and announces its
+ * users' leaves). A ghost is gone within PRESENCE_TTL_MS + one interval.
  *
- * Every announcement carries the room's whole list, so announcing each join would make filling a
- * room of N people cost O(N²) (and a rollout re-joins everyone): the joiner gets the fresh list in
- * its ack, and the room hears one coalesced announcement per PRESENCE_COALESCE_MS.
+ * Each change is announced once, by the pod that made it, as a delta (one user, one version):
+ * filling a room of N costs each member O(N) bytes in all, where full lists cost O(N²). Changes
+ * are coalesced per room (coalesceMs), so a join storm sends a few events per member,
+ * not one per join. Protocol-1 sockets get the room's full list per coalesced announcement instead.
  */
 export class PresenceTracker {
   /** room -> socket id -> entry */
   private readonly local = new Map<string, Map<string, PresenceEntry>>();
-  /** The list local sockets last saw, per room, to send only changes. */
-  private readonly shown = new Map<string, string>();
+  private readonly pending = new Map<string, Pending>();
+  private readonly timers = new Set<NodeJS.Timeout>();
   private timer: NodeJS.Timeout | undefined;
-  private readonly announcing = new Map<string, NodeJS.Timeout>();
 
   constructor(
     private readonly io: ChatServer,
@@ -38,75 +61,85 @@ export class PresenceTracker {
 
   stop() {
     clearInterval(this.timer);
-    for (const t of this.announcing.values()) clearTimeout(t);
-    this.announcing.clear();
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.pending.clear();
   }
 
-  /** Enter the room and tell everyone; null when another present user has this name. */
-  async join(entry: PresenceEntry): Promise<User[] | null> {
-    if (!(await this.store.add(entry))) return null;
-    const members = this.local.get(entry.room) ?? new Map<string, PresenceEntry>();
-    this.local.set(entry.room, members);
+  /** Enter the room; the room's list after it, or null when another present user has this name. */
+  async join(entry: PresenceEntry): Promise<PresenceList | null> {
+    const res = await this.store.add(entry);
+    this.queue(res.left, "left");
+    if (!res.added) return null;
+    let members = this.local.get(entry.room);
+    if (!members) {
+      members = new Map();
+      this.local.set(entry.room, members);
+    }
     members.set(entry.connId, entry);
-    return this.publish(entry.room);
+    if (res.joined) this.queue([res.joined], "joined");
+    return { version: res.version, users: res.users };
   }
 
   async leave(entry: PresenceEntry): Promise<void> {
     const members = this.local.get(entry.room);
     members?.delete(entry.connId);
-    if (members?.size === 0) {
-      this.local.delete(entry.room);
-      this.shown.delete(entry.room);
+    if (members?.size === 0) this.local.delete(entry.room);
+    this.queue(await this.store.remove(entry), "left");
+  }
+
+  async list(room: string): Promise<PresenceList> {
+    const { left, ...list } = await this.store.list(room);
+    this.queue(left, "left");
+    return list;
+  }
+
+  private queue(changes: PresenceChange[], kind: keyof Pending) {
+    for (const { room, version, user } of changes) {
+      let p = this.pending.get(room);
+      if (!p) {
+        p = { joined: [], left: [] };
+        this.pending.set(room, p);
+        const timer = setTimeout(
+          () => {
+            this.timers.delete(timer);
+            void this.announce(room);
+          },
+          coalesceMs(this.local.get(room)?.size ?? 0),
+        );
+        timer.unref();
+        this.timers.add(timer);
+      }
+      p[kind].push({ id: user.id, name: user.name, version });
     }
-    await this.store.remove(entry);
-    await this.publish(entry.room);
   }
 
-  list(room: string): Promise<User[]> {
-    return this.store.list(room);
-  }
-
-  /** The room's fresh list for the caller; the room itself hears it in a coalesced announcement. */
-  private async publish(room: string): Promise<User[]> {
-    const users = await this.store.list(room);
-    if (!this.announcing.has(room)) {
-      const timer = setTimeout(() => void this.announce(room), PRESENCE_COALESCE_MS);
-      timer.unref();
-      this.announcing.set(room, timer);
-    }
-    return users;
-  }
-
-  /** Send the room's current list to every member on every pod. */
+  /** The room's changes since the last announcement, to every member on every pod. */
   private async announce(room: string) {
-    this.announcing.delete(room);
+    const p = this.pending.get(room);
+    this.pending.delete(room);
+    if (!p) return;
+    const version = Math.max(...p.joined.map((c) => c.version), ...p.left.map((c) => c.version));
+    this.io
+      .to(roomTag(room))
+      .except(fullListTag(room))
+      .emit("presence:delta", { room, version, joined: p.joined, left: p.left });
     try {
-      const users = await this.store.list(room);
-      if (this.local.has(room)) this.shown.set(room, signature(users));
-      this.io.to(roomTag(room)).emit("presence", { room, users });
+      // Every pod's protocol-1 sockets: this pod cannot tell whether others have any.
+      const { users } = await this.list(room);
+      this.io.to(fullListTag(room)).emit("presence", { room, users: sortUsers(users) });
     } catch (err) {
-      // The heartbeat's sweep sends the list once the store answers again.
-      this.log.debug({ err: (err as Error).message, room }, "presence announcement failed");
+      // A protocol-1 client sees the list with the next change; its next join has it anyway.
+      this.log.debug({ err: (err as Error).message, room }, "presence list for protocol-1 sockets failed");
     }
   }
 
   private async tick() {
     const entries = [...this.local.values()].flatMap((m) => [...m.values()]);
     try {
-      await this.store.refresh(entries);
-      await Promise.all(
-        [...this.local.keys()].map(async (room) => {
-          const users = await this.store.list(room);
-          const sig = signature(users);
-          if (this.shown.get(room) === sig) return;
-          this.shown.set(room, sig);
-          this.io.local.to(roomTag(room)).emit("presence", { room, users });
-        }),
-      );
+      this.queue(await this.store.refresh(entries), "left");
     } catch (err) {
       this.log.debug({ err: (err as Error).message }, "presence heartbeat failed");
     }
   }
 }
-
-const signature = (users: User[]) => users.map((u) => `${u.id}\u0000${u.name}`).join("\u0001");

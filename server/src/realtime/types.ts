@@ -6,6 +6,8 @@ export interface SocketData {
   token: string;
   /** The client's address (see clientIp), for per-address limits. */
   ip: string;
+  /** The protocol the client declared in `auth.protocol` (1 when it declared none). */
+  protocol: number;
 }
 
 export type ChatServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;

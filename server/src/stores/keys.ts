@@ -12,6 +12,22 @@ export const roomKeys = (room: string) => {
     seq: `${tag}:seq`,
     log: `${tag}:log`,
     presence: `${tag}:presence`,
+    /** seq -> current state of each edited or deleted message (a deleted one keeps no text). */
+    revised: `${tag}:rev`,
+    presenceUsers: `${tag}:presence:users`,
+    presenceNames: `${tag}:presence:names`,
+    presenceVersion: `${tag}:presence:version`,
+    presenceHolds: `${tag}:presence:holds`,
     clientId: (authorId: string, clientId: string) => `${tag}:cid:${authorId}:${clientId}`,
   };
 };
+
+/**
+ * The room directory behind `rooms:list`: two small sorted sets (room -> epoch ms of its latest
+ * message / of its latest sign of presence) under their own hash tag, so on a cluster they live
+ * on one shard and one command reads them. Bounded (see ROOM_DIRECTORY_MAX).
+ */
+export const directoryKeys = {
+  messages: "chat:{rooms}:messages",
+  seen: "chat:{rooms}:seen",
+} as const;

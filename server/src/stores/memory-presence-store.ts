@@ -1,52 +1,131 @@
 import type { User } from "@chat/protocol";
-import { distinctUsers, nameKey } from "./presence-order.js";
-import type { PresenceEntry, PresenceStore, StoreLimits } from "./types.js";
+import { nameKey } from "./presence-order.js";
+import type { PresenceAdd, PresenceChange, PresenceEntry, PresenceList, PresenceStore, StoreLimits } from "./types.js";
 
-/** Single-process twin of the Redis presence store: entries expire unless refreshed. */
+interface Room {
+  conns: Map<string, { user: User; expiresAt: number }>;
+  users: Map<string, { n: number; name: string; keys: Set<string> }>;
+  names: Map<string, string>;
+}
+
+/** Single-process twin of the Redis presence store (same keys, same rules): entries expire unless refreshed. */
 export class MemoryPresenceStore implements PresenceStore {
-  /** room -> connId -> entry. */
-  private readonly rooms = new Map<string, Map<string, { user: User; expiresAt: number }>>();
+  private readonly rooms = new Map<string, Room>();
+  private readonly versions = new Map<string, number>();
 
   constructor(
     private readonly limits: Pick<StoreLimits, "presenceTtlMs">,
     private readonly now: () => number = Date.now,
   ) {}
 
-  async add({ room, connId, user }: PresenceEntry): Promise<boolean> {
-    const members = this.rooms.get(room) ?? new Map<string, { user: User; expiresAt: number }>();
+  async add({ room, connId, user }: PresenceEntry): Promise<PresenceAdd> {
+    const r = this.room(room);
+    const left = this.sweep(room, r);
     const now = this.now();
-    const key = nameKey(user.name);
-    for (const m of members.values()) {
-      if (m.expiresAt > now && m.user.id !== user.id && nameKey(m.user.name) === key) return false;
+    const conn = r.conns.get(connId);
+    let joined: PresenceChange | null = null;
+    if (conn) conn.expiresAt = now + this.limits.presenceTtlMs;
+    else {
+      const key = nameKey(user.name);
+      const owner = r.names.get(key);
+      if (owner !== undefined && owner !== user.id) return { added: false, joined, left, ...this.snapshot(room, r) };
+      r.conns.set(connId, { user, expiresAt: now + this.limits.presenceTtlMs });
+      r.names.set(key, user.id);
+      const u = r.users.get(user.id);
+      if (u) {
+        u.n++;
+        u.keys.add(key);
+      } else {
+        r.users.set(user.id, { n: 1, name: user.name, keys: new Set([key]) });
+        joined = { room, version: this.bump(room), user };
+      }
     }
-    this.rooms.set(room, members);
-    members.set(connId, { user, expiresAt: now + this.limits.presenceTtlMs });
-    return true;
+    return { added: true, joined, left, ...this.snapshot(room, r) };
   }
 
-  async remove({ room, connId }: PresenceEntry): Promise<void> {
-    const members = this.rooms.get(room);
-    members?.delete(connId);
-    if (members?.size === 0) this.rooms.delete(room);
+  async remove({ room, connId }: PresenceEntry): Promise<PresenceChange[]> {
+    const r = this.rooms.get(room);
+    if (!r) return [];
+    const left = this.sweep(room, r);
+    const conn = r.conns.get(connId);
+    if (conn) {
+      r.conns.delete(connId);
+      const change = this.drop(room, r, conn.user.id);
+      if (change) left.push(change);
+    }
+    this.forgetIfEmpty(room, r);
+    return left;
   }
 
-  async refresh(entries: PresenceEntry[]): Promise<void> {
+  async refresh(entries: PresenceEntry[]): Promise<PresenceChange[]> {
     const expiresAt = this.now() + this.limits.presenceTtlMs;
+    const left: PresenceChange[] = [];
+    for (const room of new Set(entries.map((e) => e.room))) {
+      const r = this.rooms.get(room);
+      if (r) left.push(...this.sweep(room, r));
+    }
     for (const { room, connId } of entries) {
-      const member = this.rooms.get(room)?.get(connId);
-      if (member) member.expiresAt = expiresAt;
+      const conn = this.rooms.get(room)?.conns.get(connId);
+      if (conn) conn.expiresAt = expiresAt;
+    }
+    return left;
+  }
+
+  async list(room: string): Promise<PresenceList & { left: PresenceChange[] }> {
+    const r = this.rooms.get(room);
+    if (!r) return { version: this.versions.get(room) ?? 0, users: [], left: [] };
+    const left = this.sweep(room, r);
+    const snapshot = this.snapshot(room, r);
+    this.forgetIfEmpty(room, r);
+    return { ...snapshot, left };
+  }
+
+  private room(room: string): Room {
+    let r = this.rooms.get(room);
+    if (!r) {
+      r = { conns: new Map(), users: new Map(), names: new Map() };
+      this.rooms.set(room, r);
+    }
+    return r;
+  }
+
+  private forgetIfEmpty(room: string, r: Room) {
+    if (r.conns.size === 0) {
+      // Nobody holds a version of an empty room (Redis lets it expire with the rest).
+      this.rooms.delete(room);
+      this.versions.delete(room);
     }
   }
 
-  async list(room: string): Promise<User[]> {
-    const members = this.rooms.get(room);
-    if (!members) return [];
+  private snapshot(room: string, r: Room): PresenceList {
+    const users = [...r.users].map(([id, u]) => ({ id, name: u.name }));
+    return { version: this.versions.get(room) ?? 0, users };
+  }
+
+  private bump(room: string) {
+    const v = (this.versions.get(room) ?? 0) + 1;
+    this.versions.set(room, v);
+    return v;
+  }
+
+  private drop(room: string, r: Room, userId: string): PresenceChange | null {
+    const u = r.users.get(userId);
+    if (!u) return null;
+    if (--u.n > 0) return null;
+    r.users.delete(userId);
+    for (const k of u.keys) if (r.names.get(k) === userId) r.names.delete(k);
+    return { room, version: this.bump(room), user: { id: userId, name: u.name } };
+  }
+
+  private sweep(room: string, r: Room): PresenceChange[] {
     const now = this.now();
-    const users: User[] = [];
-    for (const [connId, { user, expiresAt }] of members) {
-      if (expiresAt <= now) members.delete(connId);
-      else users.push(user);
+    const left: PresenceChange[] = [];
+    for (const [connId, conn] of r.conns) {
+      if (conn.expiresAt > now) continue;
+      r.conns.delete(connId);
+      const change = this.drop(room, r, conn.user.id);
+      if (change) left.push(change);
     }
-    return distinctUsers(users);
+    return left;
   }
 }

@@ -19,6 +19,24 @@ export interface HistoryResult {
   trimmed: boolean;
 }
 
+export interface ReviseInput {
+  room: string;
+  seq: number;
+  /** Only the author may revise a message. */
+  userId: string;
+  /** New text, or null to delete. */
+  text: string | null;
+}
+
+export type ReviseResult =
+  /** `changed` false: the message already was in that state (a retry); nothing new was stored. */
+  { ok: true; message: ChatMessage; changed: boolean } | { ok: false; reason: "not_found" | "forbidden" | "deleted" };
+
+export interface HistoryPageResult {
+  messages: ChatMessage[];
+  hasMore: boolean;
+}
+
 /**
  * Room history. `append` checks the idempotency key, assigns the next seq and stores the message
  * in one atomic step, so a retried clientId (even raced on two pods) is stored once.
@@ -27,6 +45,23 @@ export interface MessageStore {
   append(input: AppendInput): Promise<AppendResult>;
   /** Without `since`: the latest page. With it: every kept message with seq > since, or the latest page and `trimmed` when history no longer reaches back that far. */
   history(room: string, since?: number): Promise<HistoryResult>;
+  /**
+   * Edit (text) or delete (null) a kept message: one atomic step that checks the author, takes
+   * the room's next seq for the revision, stores the new state and, for a deletion, removes the
+   * text. Without `since`, history shows current states; with it, it also brings the current
+   * state of older messages revised after `since`.
+   */
+  revise(input: ReviseInput): Promise<ReviseResult>;
+  /** Up to `limit` kept messages with seq < before (current state, no deleted ones), oldest first. */
+  page(room: string, before: number, limit: number): Promise<HistoryPageResult>;
+}
+
+/** Rooms with recent messages or present members, for `rooms:list`. */
+export interface RoomDirectory {
+  /** A message was stored at `ts` (store clock) / someone is present (`ts` = now). Best effort. */
+  touch(room: string, kind: "message" | "presence", ts: number): Promise<void>;
+  /** Candidates, most recent first: rooms seen since `presenceSince`, and rooms with messages since `messagesSince`. */
+  recent(presenceSince: number, messagesSince: number): Promise<{ seen: string[]; lastMessage: Map<string, number> }>;
 }
 
 /** One connection's membership of one room. */
@@ -36,26 +71,52 @@ export interface PresenceEntry {
   user: User;
 }
 
+/** A room's users at a presence version. */
+export interface PresenceList {
+  version: number;
+  users: User[];
+}
+
 /**
- * Who is in a room. Entries expire unless refreshed, so a pod that dies without cleaning up
- * leaves no ghost users behind.
+ * Who is in a room, per connection, with a version per room that moves by one for every change of
+ * the set of users (a user's first connection in, their last one out: a second tab or a handover
+ * changes nothing). Entries expire unless refreshed, so a pod that dies without cleaning up leaves
+ * no ghost users behind; every call first sweeps expired entries and returns the leaves that
+ * caused (`left`), which its caller announces.
  */
 export interface PresenceStore {
   /**
    * Add a connection, unless another user present in the room already has this name (compared
-   * case- and width-insensitively): then nothing is added and the result is false. Atomic.
+   * case- and width-insensitively): then nothing is added and `added` is false. Atomic; answers
+   * with the room's list after the change and `joined` when this was the user's first connection.
    */
-  add(entry: PresenceEntry): Promise<boolean>;
-  remove(entry: PresenceEntry): Promise<void>;
+  add(entry: PresenceEntry): Promise<PresenceAdd>;
+  /** Remove a connection; `left` holds the user when it was their last one. */
+  remove(entry: PresenceEntry): Promise<PresenceChange[]>;
   /** Heartbeat: extend the life of entries this pod still holds. */
-  refresh(entries: PresenceEntry[]): Promise<void>;
-  /** Live users of a room, one per user id, in order of arrival. */
-  list(room: string): Promise<User[]>;
+  refresh(entries: PresenceEntry[]): Promise<PresenceChange[]>;
+  /** Live users of a room, one per user id, in no particular order. */
+  list(room: string): Promise<PresenceList & { left: PresenceChange[] }>;
+}
+
+export interface PresenceAdd extends PresenceList {
+  added: boolean;
+  joined: PresenceChange | null;
+  /** Leaves found by the sweep (expired entries of other connections). */
+  left: PresenceChange[];
+}
+
+/** A user entering or leaving a room at a presence version (the room is the caller's). */
+export interface PresenceChange {
+  room: string;
+  version: number;
+  user: User;
 }
 
 export interface Stores {
   messages: MessageStore;
   presence: PresenceStore;
+  rooms: RoomDirectory;
 }
 
 export interface StoreLimits {

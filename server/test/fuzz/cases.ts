@@ -21,7 +21,21 @@ export function prng(seed: number) {
   };
 }
 
-const EVENTS = ["room:join", "room:leave", "message:send", "typing", "session", "__proto__", "constructor", "x", ""];
+const EVENTS = [
+  "room:join",
+  "room:leave",
+  "message:send",
+  "typing",
+  "room:history",
+  "message:edit",
+  "message:delete",
+  "rooms:list",
+  "session",
+  "__proto__",
+  "constructor",
+  "x",
+  "",
+];
 
 export function makeCase(rand: () => number, maxPayload: number): Case {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;

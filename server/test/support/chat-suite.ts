@@ -12,13 +12,22 @@ export const data = <T>(res: Response<T>): T => {
  * The chat behaviour, run against one embedded pod (in-memory stores) and against three pods
  * sharing one Redis. `url(i)` is "pod i" (all the same pod in embedded mode).
  */
-export function chatSuite(name: string, setup: () => Promise<{ nodes: Node[]; teardown: () => Promise<void> }>) {
+export function chatSuite(
+  name: string,
+  setup: () => Promise<{
+    nodes: Node[];
+    teardown: () => Promise<void>;
+    /** Every string the backend holds for a room, where it can be read (Redis). */
+    stored?: (room: string) => Promise<string>;
+  }>,
+) {
   describe(name, () => {
     let nodes: Node[];
     let teardown: () => Promise<void>;
+    let stored: ((room: string) => Promise<string>) | undefined;
     const clients: RawClient[] = [];
     const url = (i: number) => (nodes[i % nodes.length] as Node).url;
-    const connect = async (i: number, auth: { name?: string; token?: string } = {}) => {
+    const connect = async (i: number, auth: { name?: string; token?: string; protocol?: number } = {}) => {
       const c = await RawClient.connect(url(i), auth);
       clients.push(c);
       return c;
@@ -27,7 +36,7 @@ export function chatSuite(name: string, setup: () => Promise<{ nodes: Node[]; te
     const room = () => `room-${++roomN}-${Math.random().toString(36).slice(2, 6)}`;
 
     beforeAll(async () => {
-      ({ nodes, teardown } = await setup());
+      ({ nodes, teardown, stored } = await setup());
     });
     afterEach(() => {
       for (const c of clients.splice(0)) c.close();
@@ -187,6 +196,137 @@ export function chatSuite(name: string, setup: () => Promise<{ nodes: Node[]; te
       expect(page.messages.map((m) => m.seq)).toEqual([4, 5, 6, 7, 8]);
       const trimmed = data(await fresh.join(r, 1));
       expect(trimmed).toMatchObject({ trimmed: true, cursor: 8 });
+    });
+
+    it("pages back through history to message 1, then into trimmed history", async () => {
+      const r = room();
+      const c = await connect(0, { protocol: 2 });
+      data(await c.join(r));
+      for (let i = 1; i <= 6; i++) data(await c.send(r, `m${i}`));
+      const reader = await connect(1, { protocol: 2 });
+      const joined = data(await reader.join(r));
+      expect(joined.messages.map((m) => m.seq)).toEqual([2, 3, 4, 5, 6]);
+      const older = data(await reader.history(r, 2));
+      expect(older).toEqual({ room: r, messages: [expect.objectContaining({ seq: 1, text: "m1" })], hasMore: false });
+      const middle = data(await reader.history(r, 5, 2));
+      expect(middle.messages.map((m) => m.seq)).toEqual([3, 4]);
+      expect(middle.hasMore).toBe(true);
+      // HISTORY_LIMIT 6: two more messages trim 1 and 2; paging ends at the oldest kept one.
+      for (const text of ["m7", "m8"]) data(await c.send(r, text));
+      const trimmed = data(await reader.history(r, 5, 10));
+      expect(trimmed.messages.map((m) => m.seq)).toEqual([3, 4]);
+      expect(trimmed.hasMore).toBe(false);
+      expect(await (await connect(2)).history(r, 5)).toMatchObject({ ok: false, error: { code: "not_in_room" } });
+    });
+
+    it("shows edits and deletions live on every pod and to a client that resumes with since", async () => {
+      const r = room();
+      const author = await connect(0, { name: "writer", protocol: 2 });
+      const watcher = await connect(1, { name: "watcher", protocol: 2 });
+      const away = await connect(2, { name: "away", protocol: 2 });
+      const old = await connect(2, { name: "old-client" }); // protocol 1: says nothing in its handshake
+      for (const x of [author, watcher, away, old]) data(await x.join(r));
+      const first = data(await author.send(r, "frist"));
+      const second = data(await author.send(r, "my secret: hunter2"));
+      await until(away, "both messages", () => away.seqs(r).length === 2);
+      const token = away.session.token;
+      away.close();
+
+      const edited = data(await author.edit(r, first.id, "first"));
+      expect(edited).toMatchObject({ id: first.id, seq: 1, text: "first", rev: 3, editedAt: expect.any(Number) });
+      const deleted = data(await author.delete(r, second.id));
+      expect(deleted).toMatchObject({ id: second.id, seq: 2, text: "", deleted: true, rev: 4 });
+      // Retries are harmless: same answer, no new revision.
+      expect(data(await author.edit(r, first.id, "first"))).toEqual(edited);
+      expect(data(await author.delete(r, second.id))).toEqual(deleted);
+      expect(await watcher.edit(r, first.id, "mine")).toMatchObject({ ok: false, error: { code: "forbidden" } });
+      expect(await watcher.delete(r, first.id)).toMatchObject({ ok: false, error: { code: "forbidden" } });
+      expect(await author.edit(r, second.id, "undo")).toMatchObject({ ok: false, error: { code: "not_found" } });
+      expect(await author.edit(r, `${r}:99`, "x")).toMatchObject({ ok: false, error: { code: "not_found" } });
+
+      await until(watcher, "two revisions", () => watcher.revised.length >= 2);
+      data(await author.send(r, "sentinel"));
+      await until(watcher, "sentinel", () => watcher.seqs(r).includes(5));
+      expect(watcher.revised).toEqual([edited, deleted]);
+
+      const back = await connect(1, { token, protocol: 2 });
+      const resumed = data(await back.join(r, 2));
+      expect(resumed).toMatchObject({ cursor: 5, trimmed: false });
+      expect(resumed.messages.map((m) => [m.seq, m.text, m.deleted ?? false])).toEqual([
+        [1, "first", false],
+        [2, "", true],
+        [5, "sentinel", false],
+      ]);
+      // A newcomer sees the current text and no deleted message.
+      const newcomer = await connect(0, { protocol: 2 });
+      expect(data(await newcomer.join(r)).messages.map((m) => m.text)).toEqual(["first", "sentinel"]);
+      // Protocol 1 is not shown tombstones; its cursor still covers the revisions.
+      const oldJoin = data(await old.join(r, 2));
+      expect(oldJoin.messages.map((m) => m.seq)).toEqual([1, 5]);
+      expect(oldJoin.cursor).toBe(5);
+      if (stored) {
+        const raw = await stored(r);
+        expect(raw).toContain("sentinel");
+        expect(raw).not.toContain("hunter2");
+      }
+    });
+
+    it("refuses bad scrollback, edit, delete and listing payloads with invalid_payload", async () => {
+      const r = room();
+      const c = await connect(0, { protocol: 2 });
+      data(await c.join(r));
+      const sent = data(await c.send(r, "hello"));
+      const bad: [string, unknown][] = [
+        ["room:history", { room: r, before: -1 }],
+        ["room:history", { room: r, before: 10, limit: 0 }],
+        ["room:history", { room: r }],
+        ["room:history", null],
+        ["message:edit", { room: r, id: "nope", text: "x" }],
+        ["message:edit", { room: r, id: `other:${sent.seq}`, text: "x" }],
+        ["message:edit", { room: r, id: sent.id, text: "  " }],
+        ["message:edit", { room: r, id: sent.id, text: "x".repeat(2001) }],
+        ["message:edit", { room: r, id: sent.id }],
+        ["message:delete", { room: r }],
+        ["message:delete", { room: r, id: 7 }],
+        ["rooms:list", "all"],
+      ];
+      for (const [event, payload] of bad) {
+        const res = (await c.emitRaw(event, payload)) as Response<unknown>;
+        expect(res, `${event} ${JSON.stringify(payload)?.slice(0, 40)}`).toMatchObject({
+          ok: false,
+          error: { code: "invalid_payload" },
+        });
+      }
+      expect(data(await c.edit(r, sent.id, "still serving")).text).toBe("still serving");
+    });
+
+    it("lists active rooms with their members, from any pod", async () => {
+      const [busy, quiet] = [room(), room()];
+      const a = await connect(0, { name: "lister-a", protocol: 2 });
+      const b = await connect(1, { name: "lister-b", protocol: 2 });
+      data(await a.join(busy));
+      data(await b.join(busy));
+      data(await a.join(quiet));
+      data(await a.send(quiet, "anyone?"));
+      data(await a.leave(quiet));
+      const observer = await connect(2, { protocol: 2 });
+      // Listings are cached per pod for a moment: ask until both rooms are in (bounded).
+      let mine: { room: string; members: number; lastTs?: number }[] = [];
+      for (let i = 0; i < 60 && mine.length < 2; i++) {
+        mine = data(await observer.listRooms()).rooms.filter((x) => x.room === busy || x.room === quiet);
+        if (mine.length < 2) await new Promise((res) => setTimeout(res, 100));
+      }
+      expect(mine).toEqual([
+        { room: busy, members: 2 },
+        { room: quiet, members: 0, lastTs: expect.any(Number) },
+      ]);
+    });
+
+    it("tells each session the limits the server enforces", async () => {
+      const c = await connect(0, { protocol: 2 });
+      expect(c.session).toMatchObject({ protocol: 2, limits: { maxTextLength: 2000, maxRoomsPerSocket: 50 } });
+      expect(c.session.limits?.messagesPerWindow).toBeGreaterThan(0);
+      expect(c.session.limits?.windowMs).toBeGreaterThan(0);
     });
   });
 }

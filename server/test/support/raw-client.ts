@@ -1,13 +1,18 @@
 import type {
   ChatMessage,
   ClientToServerEvents,
+  HistoryPage,
   JoinResult,
   Presence,
+  PresenceDelta,
+  PresenceSnapshot,
   Response,
+  RoomSummary,
   ServerToClientEvents,
   Session,
 } from "@chat/protocol";
 import { io, type Socket } from "socket.io-client";
+import { PresenceView } from "./presence-view.js";
 
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -18,16 +23,55 @@ export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 export class RawClient {
   readonly messages: ChatMessage[] = [];
   readonly presence: Presence[] = [];
+  /** `message:revised` events: edits and deletions. */
+  readonly revised: ChatMessage[] = [];
+  readonly deltas: PresenceDelta[] = [];
+  /** Protocol 2: each joined room's presence, kept from deltas; `room:presence` fetches after a gap. */
+  readonly views = new Map<string, PresenceView>();
+  fetches = 0;
   session!: Session;
 
   private constructor(readonly socket: ClientSocket) {
     socket.on("message", (m) => this.messages.push(m));
     socket.on("presence", (p) => this.presence.push(p));
+    socket.on("message:revised", (m) => this.revised.push(m));
+    socket.on("presence:delta", (d) => {
+      this.deltas.push(d);
+      const view = this.views.get(d.room);
+      if (view?.apply(d)) setTimeout(() => void this.fillGap(d.room), PRESENCE_GAP_MS);
+    });
+  }
+
+  /** A version still missing after PRESENCE_GAP_MS was lost (its pod died): fetch the list once. */
+  private async fillGap(room: string) {
+    const view = this.views.get(room);
+    if (!view?.gap() || this.socket.disconnected) return;
+    this.fetches++;
+    const res = await this.presenceOf(room);
+    if (res.ok) view.reset(res.data);
+    for (const resolve of this.fetchWaiters.splice(0)) resolve();
+  }
+
+  private readonly fetchWaiters: (() => void)[] = [];
+
+  /** Resolves once the next gap-filling fetch has been applied. */
+  nextFetch(timeoutMs = 5000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("no presence fetch")), timeoutMs);
+      this.fetchWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  presenceOf(room: string): Promise<Response<PresenceSnapshot>> {
+    return this.socket.timeout(5000).emitWithAck("room:presence", { room });
   }
 
   static async connect(
     url: string,
-    auth: { name?: string; token?: string } = {},
+    auth: { name?: string; token?: string; protocol?: number } = {},
     opts: { transports?: ("websocket" | "polling")[]; headers?: Record<string, string> } = {},
   ): Promise<RawClient> {
     const socket: ClientSocket = io(url, {
@@ -46,12 +90,42 @@ export class RawClient {
     return client;
   }
 
-  join(room: string, since?: number): Promise<Response<JoinResult>> {
-    return this.socket.timeout(5000).emitWithAck("room:join", since === undefined ? { room } : { room, since });
+  async join(room: string, since?: number): Promise<Response<JoinResult>> {
+    const res = await this.socket
+      .timeout(5000)
+      .emitWithAck("room:join", since === undefined ? { room } : { room, since });
+    if (res.ok) {
+      const view = this.views.get(room) ?? new PresenceView();
+      this.views.set(room, view);
+      view.reset({ version: res.data.presenceVersion, users: res.data.presence });
+    }
+    return res;
+  }
+
+  leave(room: string): Promise<Response<{ room: string }>> {
+    return this.socket.timeout(5000).emitWithAck("room:leave", { room });
   }
 
   send(room: string, text: string, clientId = randomId()): Promise<Response<ChatMessage>> {
     return this.socket.timeout(5000).emitWithAck("message:send", { room, text, clientId });
+  }
+
+  history(room: string, before: number, limit?: number): Promise<Response<HistoryPage>> {
+    return this.socket
+      .timeout(5000)
+      .emitWithAck("room:history", limit === undefined ? { room, before } : { room, before, limit });
+  }
+
+  edit(room: string, id: string, text: string): Promise<Response<ChatMessage>> {
+    return this.socket.timeout(5000).emitWithAck("message:edit", { room, id, text });
+  }
+
+  delete(room: string, id: string): Promise<Response<ChatMessage>> {
+    return this.socket.timeout(5000).emitWithAck("message:delete", { room, id });
+  }
+
+  listRooms(): Promise<Response<{ rooms: RoomSummary[] }>> {
+    return this.socket.timeout(5000).emitWithAck("rooms:list", {});
   }
 
   /** Raw emit for malformed payloads. */
@@ -69,6 +143,9 @@ export class RawClient {
     this.socket.disconnect();
   }
 }
+
+/** How long a protocol-2 client waits for a skipped presence version before fetching the list. */
+export const PRESENCE_GAP_MS = 1000;
 
 export const randomId = () => `c${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
 

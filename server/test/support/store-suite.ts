@@ -1,5 +1,9 @@
 import type { User } from "@chat/protocol";
 import { describe, expect, it } from "vitest";
+import { roomKeys } from "../../src/stores/keys.js";
+import { sortUsers } from "../../src/stores/presence-order.js";
+import type { RedisClient } from "../../src/stores/redis-script.js";
+import { roomLister } from "../../src/stores/room-directory.js";
 import type { StoreLimits, Stores } from "../../src/stores/types.js";
 
 export const suiteLimits: StoreLimits = {
@@ -12,9 +16,16 @@ export const suiteLimits: StoreLimits = {
 
 /**
  * Each call gets fresh stores over an empty backend (a unique room prefix is enough), with
- * `suiteLimits` unless the test asks for others.
+ * `suiteLimits` unless the test asks for others. `now` is the stores' clock; `stored` returns
+ * every string the backend holds for a room (to prove that a deleted text is gone), where the
+ * backend can be read directly.
  */
-export type StoresFactory = (limits?: StoreLimits) => Promise<{ stores: Stores; room: (name: string) => string }>;
+export type StoresFactory = (limits?: StoreLimits) => Promise<{
+  stores: Stores;
+  room: (name: string) => string;
+  now: () => number;
+  stored?: (room: string) => Promise<string>;
+}>;
 
 const alice: User = { id: "u_alice", name: "alice" };
 const bob: User = { id: "u_bob", name: "bob" };
@@ -156,6 +167,161 @@ export function storeSuite(name: string, create: StoresFactory, wait: (ms: numbe
     });
   });
 
+  describe(`${name} scrollback, edits and deletions`, () => {
+    const fill = async (stores: Stores, r: string, n: number, author = alice) => {
+      for (let i = 1; i <= n; i++) await stores.messages.append({ room: r, author, text: `m${i}`, clientId: cid() });
+    };
+
+    it("pages back to message 1 and then says there is no more", async () => {
+      const { stores, room } = await create();
+      const r = room("scroll");
+      await fill(stores, r, 4);
+      const newest = await stores.messages.page(r, 5, 2);
+      expect(newest).toEqual({ messages: expect.any(Array), hasMore: true });
+      expect(newest.messages.map((m) => m.seq)).toEqual([3, 4]);
+      const first = await stores.messages.page(r, 3, 2);
+      expect(first.messages.map((m) => m.text)).toEqual(["m1", "m2"]);
+      expect(first.hasMore).toBe(false);
+      expect(await stores.messages.page(r, 1, 2)).toEqual({ messages: [], hasMore: false });
+      expect(await stores.messages.page(room("nothing-here"), 10, 2)).toEqual({ messages: [], hasMore: false });
+    });
+
+    it("stops paging at the oldest kept message once history is trimmed", async () => {
+      const { stores, room } = await create();
+      const r = room("scroll-trim");
+      await fill(stores, r, 8); // historyLimit 5: 4..8 kept
+      const page = await stores.messages.page(r, 6, 3);
+      expect(page.messages.map((m) => m.seq)).toEqual([4, 5]);
+      expect(page.hasMore).toBe(false);
+    });
+
+    it("edits take the next seq, show everywhere in their current state and are idempotent", async () => {
+      const { stores, room } = await create();
+      const r = room("edit");
+      await fill(stores, r, 2);
+      const edited = await stores.messages.revise({ room: r, seq: 1, userId: alice.id, text: "m1, fixed" });
+      expect(edited).toMatchObject({ ok: true, changed: true, message: { seq: 1, text: "m1, fixed", rev: 3 } });
+      const at = edited.ok ? edited.message.editedAt : 0;
+      expect(at).toBeGreaterThan(0);
+      const again = await stores.messages.revise({ room: r, seq: 1, userId: alice.id, text: "m1, fixed" });
+      expect(again).toEqual({ ok: true, changed: false, message: edited.ok && edited.message });
+      // Newcomers see the current text; a client resuming after the edit gets the edited message.
+      const latest = await stores.messages.history(r);
+      expect(latest.cursor).toBe(3);
+      expect(latest.messages.map((m) => m.text)).toEqual(["m1, fixed", "m2"]);
+      expect((await stores.messages.history(r, 2)).messages).toEqual([edited.ok && edited.message]);
+      expect(await stores.messages.history(r, 3)).toEqual({ messages: [], cursor: 3, trimmed: false });
+      expect((await stores.messages.page(r, 3, 5)).messages.map((m) => m.text)).toEqual(["m1, fixed", "m2"]);
+      // Text and author survive the script's decode and re-encode unchanged.
+      const text = 'quotes " \\ / <b>html</b> ünïcödé 🎉 \n newline';
+      const odd = { id: "u_odd", name: 'Zoë 🎉 "q"' };
+      const mine = await stores.messages.append({ room: r, author: odd, text: "x", clientId: cid() });
+      const revised = await stores.messages.revise({ room: r, seq: mine.message.seq, userId: odd.id, text });
+      expect(revised).toMatchObject({ ok: true, message: { text, author: odd, ts: mine.message.ts } });
+      expect((await stores.messages.history(r)).messages.at(-1)).toEqual(revised.ok && revised.message);
+    });
+
+    it("lets only the author revise, and only messages still in history", async () => {
+      const { stores, room } = await create();
+      const r = room("forbidden");
+      await fill(stores, r, 1);
+      expect(await stores.messages.revise({ room: r, seq: 1, userId: bob.id, text: "mine now" })).toEqual({
+        ok: false,
+        reason: "forbidden",
+      });
+      expect(await stores.messages.revise({ room: r, seq: 1, userId: bob.id, text: null })).toMatchObject({
+        reason: "forbidden",
+      });
+      expect(await stores.messages.revise({ room: r, seq: 9, userId: alice.id, text: "x" })).toEqual({
+        ok: false,
+        reason: "not_found",
+      });
+      expect((await stores.messages.history(r)).cursor).toBe(1);
+    });
+
+    it("deletes a message's text for good and brings the deletion to resuming clients", async () => {
+      const { stores, room, stored } = await create();
+      const r = room("delete");
+      const secret = "my password is hunter2";
+      const id = cid();
+      await stores.messages.append({ room: r, author: alice, text: secret, clientId: id });
+      await stores.messages.append({ room: r, author: bob, text: "oops", clientId: cid() });
+      await stores.messages.revise({ room: r, seq: 1, userId: alice.id, text: `${secret}!` });
+      const gone = await stores.messages.revise({ room: r, seq: 1, userId: alice.id, text: null });
+      expect(gone).toMatchObject({ ok: true, changed: true, message: { seq: 1, text: "", deleted: true, rev: 4 } });
+      const tombstone = gone.ok ? gone.message : null;
+      expect(tombstone).not.toHaveProperty("editedAt");
+      if (stored) expect(await stored(r)).not.toContain("hunter2");
+      // Deleting again is a retry; editing a deleted message is refused; re-sending its clientId gives the tombstone.
+      expect(await stores.messages.revise({ room: r, seq: 1, userId: alice.id, text: null })).toEqual({
+        ok: true,
+        changed: false,
+        message: tombstone,
+      });
+      expect(await stores.messages.revise({ room: r, seq: 1, userId: alice.id, text: "back" })).toEqual({
+        ok: false,
+        reason: "deleted",
+      });
+      expect(await stores.messages.append({ room: r, author: alice, text: secret, clientId: id })).toEqual({
+        message: tombstone,
+        duplicate: true,
+      });
+      // Newcomers do not see it; someone who had it learns of the deletion.
+      expect((await stores.messages.history(r)).messages.map((m) => m.seq)).toEqual([2]);
+      expect(await stores.messages.history(r, 2)).toEqual({ messages: [tombstone], cursor: 4, trimmed: false });
+      const all = await stores.messages.history(r, 0);
+      expect(all).toMatchObject({ cursor: 4, trimmed: false });
+      expect(all.messages.map((m) => [m.seq, m.text])).toEqual([
+        [1, ""],
+        [2, "oops"],
+      ]);
+      expect((await stores.messages.page(r, 5, 5)).messages.map((m) => m.seq)).toEqual([2]);
+      if (stored) expect(await stored(r)).not.toContain("hunter2");
+    });
+
+    it("fills pages with messages, not revisions, and trims revisions like messages", async () => {
+      const { stores, room } = await create();
+      const r = room("busy-edits");
+      await fill(stores, r, 3);
+      for (const text of ["a", "b"]) await stores.messages.revise({ room: r, seq: 3, userId: alice.id, text });
+      // Entries 1..5 (3 messages, 2 revisions); page 3 still holds 3 messages.
+      expect((await stores.messages.history(r)).messages.map((m) => m.text)).toEqual(["m1", "m2", "b"]);
+      await fill(stores, r, 2); // seqs 6, 7 push out 1 and 2
+      const page = await stores.messages.page(r, 8, 10);
+      expect(page).toMatchObject({ hasMore: false });
+      expect(page.messages.map((m) => m.seq)).toEqual([3, 6, 7]);
+      expect(await stores.messages.history(r, 0)).toMatchObject({ trimmed: true, cursor: 7 });
+      expect(await stores.messages.revise({ room: r, seq: 1, userId: alice.id, text: "late" })).toEqual({
+        ok: false,
+        reason: "not_found",
+      });
+    });
+  });
+
+  describe(`${name} room directory`, () => {
+    it("lists rooms with present members first, then by latest message, and not idle ones", async () => {
+      const { stores, room, now } = await create();
+      const [quiet, chatty, crowded] = [room("dir-quiet"), room("dir-chatty"), room("dir-crowded")];
+      await stores.messages.append({ room: chatty, author: alice, text: "hi", clientId: cid() });
+      await stores.presence.add({ room: crowded, connId: "c1", user: bob });
+      await stores.presence.add({ room: quiet, connId: "c2", user: alice });
+      await stores.presence.remove({ room: quiet, connId: "c2", user: alice });
+      const list = roomLister(stores.rooms, stores.presence, suiteLimits.presenceTtlMs, now);
+      // Touches are fire-and-forget: look until they have landed (bounded).
+      let mine: Awaited<ReturnType<typeof list>> = [];
+      for (let i = 0; i < 40; i++) {
+        const listed = await roomLister(stores.rooms, stores.presence, suiteLimits.presenceTtlMs, now)();
+        mine = listed.filter((x) => [quiet, chatty, crowded].includes(x.room));
+        if (mine.length >= 2) break;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      expect(mine.map((x) => x.room)).toEqual([crowded, chatty]);
+      expect(mine[0]).toEqual({ room: crowded, members: 1 });
+      expect(mine[1]).toMatchObject({ room: chatty, members: 0, lastTs: expect.any(Number) });
+      expect((await list()).length).toBeLessThanOrEqual(100);
+    });
+  });
+
   describe(`${name} presence store`, () => {
     it("lists each user once, sorted, and forgets removed connections", async () => {
       const { stores, room } = await create();
@@ -163,27 +329,32 @@ export function storeSuite(name: string, create: StoresFactory, wait: (ms: numbe
       await stores.presence.add({ room: r, connId: "c1", user: bob });
       await stores.presence.add({ room: r, connId: "c2", user: alice });
       await stores.presence.add({ room: r, connId: "c3", user: alice });
-      expect(await stores.presence.list(r)).toEqual([alice, bob]);
+      expect(sortUsers((await stores.presence.list(r)).users)).toEqual([alice, bob]);
       await stores.presence.remove({ room: r, connId: "c2", user: alice });
-      expect(await stores.presence.list(r)).toEqual([alice, bob]);
+      expect(sortUsers((await stores.presence.list(r)).users)).toEqual([alice, bob]);
       await stores.presence.remove({ room: r, connId: "c3", user: alice });
-      expect(await stores.presence.list(r)).toEqual([bob]);
+      expect(sortUsers((await stores.presence.list(r)).users)).toEqual([bob]);
     });
 
     it("keeps names unique per room while their owner is present", async () => {
       const { stores, room } = await create();
       const r = room("names");
-      expect(await stores.presence.add({ room: r, connId: "c1", user: alice })).toBe(true);
+      expect((await stores.presence.add({ room: r, connId: "c1", user: alice })).added).toBe(true);
       // The same user on another tab is welcome; someone else calling themselves "ALICE" is not.
-      expect(await stores.presence.add({ room: r, connId: "c2", user: alice })).toBe(true);
-      expect(await stores.presence.add({ room: r, connId: "c3", user: { id: "u_eve", name: "ALICE" } })).toBe(false);
+      expect((await stores.presence.add({ room: r, connId: "c2", user: alice })).added).toBe(true);
+      expect((await stores.presence.add({ room: r, connId: "c3", user: { id: "u_eve", name: "ALICE" } })).added).toBe(
+        false,
+      );
       expect(
-        await stores.presence.add({ room: room("elsewhere"), connId: "c4", user: { id: "u_eve", name: "alice" } }),
+        (await stores.presence.add({ room: room("elsewhere"), connId: "c4", user: { id: "u_eve", name: "alice" } }))
+          .added,
       ).toBe(true);
-      expect(await stores.presence.list(r)).toEqual([alice]);
+      expect(sortUsers((await stores.presence.list(r)).users)).toEqual([alice]);
       await stores.presence.remove({ room: r, connId: "c1", user: alice });
       await stores.presence.remove({ room: r, connId: "c2", user: alice });
-      expect(await stores.presence.add({ room: r, connId: "c3", user: { id: "u_eve", name: "ALICE" } })).toBe(true);
+      expect((await stores.presence.add({ room: r, connId: "c3", user: { id: "u_eve", name: "ALICE" } })).added).toBe(
+        true,
+      );
     });
 
     it("expires entries that are not refreshed (a pod that died)", async () => {
@@ -196,11 +367,61 @@ export function storeSuite(name: string, create: StoresFactory, wait: (ms: numbe
       await wait(700);
       await stores.presence.refresh([live]);
       await wait(450);
-      expect(await stores.presence.list(r)).toEqual([alice]);
+      expect(sortUsers((await stores.presence.list(r)).users)).toEqual([alice]);
       // Refresh never resurrects a removed entry.
       await stores.presence.remove(live);
       await stores.presence.refresh([live]);
-      expect(await stores.presence.list(r)).toEqual([]);
+      expect(sortUsers((await stores.presence.list(r)).users)).toEqual([]);
+    });
+
+    it("versions every change of the set of users by one, and not a second tab", async () => {
+      const { stores, room } = await create();
+      const r = room("versions");
+      const a1 = await stores.presence.add({ room: r, connId: "a1", user: alice });
+      expect(a1).toMatchObject({ added: true, version: 1, joined: { version: 1, user: alice }, users: [alice] });
+      const a2 = await stores.presence.add({ room: r, connId: "a2", user: alice });
+      expect(a2).toMatchObject({ added: true, version: 1, joined: null });
+      const b1 = await stores.presence.add({ room: r, connId: "b1", user: bob });
+      expect(b1).toMatchObject({ version: 2, joined: { version: 2, user: bob } });
+      expect(sortUsers(b1.users)).toEqual([alice, bob]);
+      // A handover: the new connection arrives before the old one goes; nobody left or joined.
+      expect(await stores.presence.remove({ room: r, connId: "a1", user: alice })).toEqual([]);
+      expect(await stores.presence.remove({ room: r, connId: "a2", user: alice })).toEqual([
+        { room: r, version: 3, user: alice },
+      ]);
+      expect(await stores.presence.remove({ room: r, connId: "a2", user: alice })).toEqual([]);
+      expect(await stores.presence.list(r)).toMatchObject({ version: 3, users: [bob], left: [] });
+    });
+
+    it("frees an expired user's name and reports their leave once, to the first caller after the TTL", async () => {
+      const { stores, room } = await create();
+      const r = room("expiry");
+      const live = { room: r, connId: "live", user: alice };
+      await stores.presence.add(live);
+      await stores.presence.add({ room: r, connId: "dead", user: bob });
+      await wait(700);
+      expect(await stores.presence.refresh([live])).toEqual([]);
+      await wait(450);
+      // The dead pod's user is swept by whoever comes first, here a refresh; then never again.
+      expect(await stores.presence.refresh([live])).toEqual([{ room: r, version: 3, user: bob }]);
+      expect(await stores.presence.list(r)).toMatchObject({ version: 3, users: [alice], left: [] });
+      const eve = { id: "u_eve", name: "BOB" };
+      expect(await stores.presence.add({ room: r, connId: "e1", user: eve })).toMatchObject({
+        added: true,
+        joined: { version: 4, user: eve },
+        left: [],
+      });
+      // Alice keeps her name, and the index still knows it after the sweep.
+      expect((await stores.presence.add({ room: r, connId: "x", user: { id: "u_x", name: "Alice" } })).added).toBe(
+        false,
+      );
     });
   });
+}
+
+/** Everything Redis holds under a room's keys, as one string (stream entries, revision states). */
+export async function storedStrings(redis: RedisClient, room: string): Promise<string> {
+  const k = roomKeys(room);
+  const [log, revised] = await Promise.all([redis.xrange(k.log, "-", "+"), redis.hgetall(k.revised)]);
+  return JSON.stringify({ log, revised });
 }
