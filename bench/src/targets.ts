@@ -18,6 +18,7 @@ import { findRedisPid, rssBytes } from "./procstat.js";
 
 export const STOCK_ENTRY = fileURLToPath(new URL("../dist/servers/stock.js", import.meta.url));
 export const CEILING_ENTRY = fileURLToPath(new URL("../dist/servers/ceiling.js", import.meta.url));
+export const HEAP_SNAP_PRELOAD = new URL("../dist/servers/heap-snap.js", import.meta.url).href;
 const CPU_PROF_PRELOAD = new URL("../dist/servers/cpu-prof.js", import.meta.url).href;
 export const SESSION_SECRET = "bench-session-secret-0123456789";
 
@@ -160,6 +161,12 @@ async function nodePod(
 }
 
 let cpuProfileDir: string | undefined;
+let oursEntry: string | undefined;
+
+/** `--ours-entry`: run ours from another build of server/dist/main.js (a before/after comparison). */
+export function runOursFrom(entry: string | undefined) {
+  oursEntry = entry;
+}
 
 /**
  * `--cpu-prof`: every server process started from now on writes a V8 CPU profile into `dir`
@@ -174,6 +181,7 @@ export async function startCluster(kind: Kind, opts: ClusterOptions): Promise<Cl
   const redis = await startRedis();
   const redisPid = findRedisPid(redis.port);
   const profiling = kind !== "ceiling" ? cpuProfileDir : undefined;
+  if (kind === "ours" && oursEntry && !opts.entry) opts = { ...opts, entry: oursEntry };
   if (profiling) {
     opts = {
       ...opts,
