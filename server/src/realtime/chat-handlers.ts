@@ -95,6 +95,8 @@ export function registerChatHandlers(socket: ChatSocket, deps: HandlerDeps) {
   }
 
   socket.emit("session", { token: socket.data.token, user, pod: config.POD_NAME, protocol: PROTOCOL_VERSION });
+  // Sent; keeping the signed token (~200 bytes) for the connection's life would only cost memory.
+  socket.data.token = "";
 
   const tags = (room: string) => (fullLists ? [roomTag(room), fullListTag(room)] : roomTag(room));
   const leaveTags = async (room: string) => {
