@@ -1,6 +1,6 @@
 /**
- * pnpm bench [--profile quick|full] [--scenario capacity|fanout|rollout|join|all] [--targets ours,stock,ceiling]
- *            [--rollout rig|direct] [--repeat N] [--cpu-prof]
+ * pnpm bench [--profile quick|full] [--scenario capacity|fanout|rollout|join|heap|all] [--targets ours,stock,ceiling]
+ *            [--rollout rig|direct] [--repeat N] [--cpu-prof] [--ours-entry <other build>/server/dist/main.js]
  *
  * Runs each scenario against our server, the stock Socket.IO setup and the raw-ws ceiling in the
  * same invocation, prints tables with the ratios, and writes bench/results/<profile>/summary.json
@@ -27,14 +27,15 @@ import {
   goalsTable,
   rolloutTable,
 } from "./report/tables.js";
-import { joinTable, type Verdict, verdicts, verdictTable } from "./report/verdicts.js";
+import { heapTable, joinTable, type Verdict, verdicts, verdictTable } from "./report/verdicts.js";
 import { type CapacityRow, capacity } from "./scenarios/capacity.js";
 import { type FanoutResult, fanout } from "./scenarios/fanout.js";
+import { type HeapRow, heap } from "./scenarios/heap.js";
 import { type JoinRow, joinStorm } from "./scenarios/join.js";
 import { type RolloutResult, type RolloutVia, rollout } from "./scenarios/rollout.js";
-import { profileServersInto } from "./targets.js";
+import { profileServersInto, runOursFrom } from "./targets.js";
 
-export const SCENARIOS = ["capacity", "fanout", "rollout", "join"] as const;
+export const SCENARIOS = ["capacity", "fanout", "rollout", "join", "heap"] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 export interface BenchResult {
@@ -49,6 +50,7 @@ export interface BenchResult {
   fanout?: FanoutResult[];
   rollout?: RolloutResult[];
   join?: JoinRow[];
+  heap?: HeapRow[];
   goals?: ReturnType<typeof goals>;
   repeat: number;
   verdicts?: Verdict[];
@@ -151,6 +153,17 @@ export async function runBench(opts: RunOptions): Promise<BenchResult> {
     );
     print(joinTable(result.join));
   }
+  if (opts.scenarios.includes("heap")) {
+    result.heap = [];
+    for (const kind of profile.targets) result.heap.push(await heap(kind, profile));
+    progressDone();
+    for (const h of result.heap) {
+      print(
+        `\nHeap growth per idle connection, ${h.target}, ${h.connections} on one pod: ${h.bytesPerConn} B (self sizes, snapshot after minus before)\n`,
+      );
+      print(heapTable(h));
+    }
+  }
   result.goals = goals(result.capacity, result.fanout, result.rollout, 10_000);
   if (result.goals.length > 0) {
     print("\nTargets\n");
@@ -213,10 +226,15 @@ async function main() {
       rollout: { type: "string" },
       repeat: { type: "string", default: "1" },
       "cpu-prof": { type: "boolean", default: false },
+      "ours-entry": { type: "string" },
     },
     allowPositionals: true,
   });
-  const scenarios: Scenario[] = values.scenario === "all" ? [...SCENARIOS] : (values.scenario.split(",") as Scenario[]);
+  const scenarios: Scenario[] =
+    values.scenario === "all"
+      ? // "all" is the comparison; heap snapshots are their own, slower run.
+        ["capacity", "fanout", "rollout", "join"]
+      : (values.scenario.split(",") as Scenario[]);
   for (const s of scenarios) {
     if ((s as string) === "tuning")
       throw new Error("the tuning scenario is retired: docs/performance.md keeps its findings");
@@ -231,6 +249,8 @@ async function main() {
   const cpuProfDir = values["cpu-prof"]
     ? join(outDir, "raw", `cpu-${new Date().toISOString().replace(/[:.]/g, "-")}`)
     : undefined;
+  // Not with --rollout rig: the rig starts server/dist itself.
+  runOursFrom(values["ours-entry"]);
   const ctrl = new AbortController();
   process.once("SIGINT", () => {
     progress("interrupted: stopping (children are killed on exit)");

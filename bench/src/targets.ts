@@ -15,6 +15,7 @@ import { findRedisPid, rssBytes } from "./procstat.js";
 
 export const STOCK_ENTRY = fileURLToPath(new URL("../dist/servers/stock.js", import.meta.url));
 export const CEILING_ENTRY = fileURLToPath(new URL("../dist/servers/ceiling.js", import.meta.url));
+export const HEAP_SNAP_PRELOAD = new URL("../dist/servers/heap-snap.js", import.meta.url).href;
 const CPU_PROF_PRELOAD = new URL("../dist/servers/cpu-prof.js", import.meta.url).href;
 export const SESSION_SECRET = "bench-session-secret-0123456789";
 
@@ -56,6 +57,8 @@ export interface ClusterOptions {
   pods: number;
   /** Extra env for every server process (drain timings; the reference servers' switches). */
   env?: Record<string, string>;
+  /** Ours from another build of server/dist/main.js (`--ours-entry`, a before/after comparison). */
+  entry?: string;
 }
 
 const metric = (text: string, name: string) => {
@@ -70,7 +73,7 @@ async function ourPod(redisUrl: string, opts: ClusterOptions): Promise<Pod> {
     ...OUR_BENCH_ENV,
     ...opts.env,
   };
-  const pod = await startPod({ env });
+  const pod = await startPod(opts.entry ? { env, entry: opts.entry } : { env });
   const pid = pod.proc.child.pid as number;
   return {
     name: pod.name,
@@ -117,6 +120,12 @@ async function referencePod(kind: Kind, entry: string, env: Record<string, strin
 }
 
 let cpuProfileDir: string | undefined;
+let oursEntry: string | undefined;
+
+/** `--ours-entry`: run ours from another build of server/dist/main.js (a before/after comparison). */
+export function runOursFrom(entry: string | undefined) {
+  oursEntry = entry;
+}
 
 /**
  * `--cpu-prof`: every server process started from now on writes a V8 CPU profile into `dir`
@@ -131,6 +140,7 @@ export async function startCluster(kind: Kind, opts: ClusterOptions): Promise<Cl
   const redis = await startRedis();
   const redisPid = findRedisPid(redis.port);
   const profiling = kind !== "ceiling" ? cpuProfileDir : undefined;
+  if (kind === "ours" && oursEntry && !opts.entry) opts = { ...opts, entry: oursEntry };
   if (profiling) {
     opts = {
       ...opts,

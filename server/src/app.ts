@@ -48,6 +48,10 @@ export interface App {
 
 const SOCKET_PATH = "/socket.io/";
 
+function destroySelf(this: Duplex) {
+  this.destroy();
+}
+
 /** One chat pod: HTTP routes, the Socket.IO server behind a readiness gate, and the drain. */
 export function createApp({ config, log, stores, redis }: AppDeps): App {
   const lifecycle = new Lifecycle(
@@ -159,8 +163,10 @@ export function createApp({ config, log, stores, redis }: AppDeps): App {
     const url = req.url ?? "/";
     if (!url.startsWith(SOCKET_PATH)) return socket.destroy();
     // Node drops its own error handler from an upgraded socket: without this, a client that resets
-    // the connection while the gate awaits Redis would crash the process (unhandled 'error').
-    socket.on("error", () => socket.destroy());
+    // the connection while the gate awaits Redis would crash the process (unhandled 'error'). A
+    // shared function, not a closure here: this listener lives as long as the connection, and a
+    // closure would share this scope and keep `req` (the whole handshake request) alive with it.
+    socket.on("error", destroySelf);
     void gate(req).then(
       (refused) => {
         if (!refused) return engine.handleUpgrade(req as never, socket as never, head);

@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import type { ChatMessage } from "@chat/protocol";
+import { type ChatMessage, PRESENCE_DELTA_PROTOCOL } from "@chat/protocol";
 import { getJson, type PodHandle, spawnManaged, startPod, waitFor } from "@chat/testkit";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
@@ -153,5 +153,34 @@ describe("a flooding client", () => {
     expect(flood.connections).toBeLessThanOrEqual(20);
     // 1.5x, with 5 ms of slack for timer granularity when p99 is only a few ms.
     expect(b).toBeLessThanOrEqual(Math.max(a * 1.5, a + 5));
+  });
+});
+
+describe("a join flood", () => {
+  it("is refused, and the room hears at most one extra join and leave of the flooder", async () => {
+    const pod = await startPod({ env: { RATE_JOINS_PER_USER: "3", RATE_WINDOW_MS: "60000", ABUSE_STRIKES: "100" } });
+    pods.push(pod);
+    const watcher = await RawClient.connect(pod.url, { name: "watcher", protocol: PRESENCE_DELTA_PROTOCOL });
+    const flooder = await RawClient.connect(pod.url, { name: "flooder" }, from("10.9.9.9"));
+    clients.push(watcher, flooder);
+    expect((await watcher.join("calm")).ok).toBe(true);
+    const codes: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const res = await flooder.join("calm");
+      codes.push(res.ok ? "ok" : res.error.code);
+      if (res.ok)
+        expect((await flooder.emitRaw("room:leave", { room: "calm" })) as { ok: boolean }).toMatchObject({ ok: true });
+    }
+    expect(codes.filter((c) => c === "ok")).toHaveLength(3);
+    expect(codes.filter((c) => c === "rate_limited")).toHaveLength(9);
+    // A later join, to know every announcement before it has arrived.
+    const marker = await RawClient.connect(pod.url, { name: "marker" }, from("10.9.9.10"));
+    clients.push(marker);
+    expect((await marker.join("calm")).ok).toBe(true);
+    await until(watcher, "marker's join", () => watcher.deltas.some((d) => d.joined.some((u) => u.name === "marker")));
+    const flooderJoins = watcher.deltas.flatMap((d) => d.joined).filter((u) => u.name === "flooder");
+    // 3 accepted joins, and at most the first refused one (checked in parallel with its presence).
+    expect(flooderJoins.length).toBeGreaterThanOrEqual(3);
+    expect(flooderJoins.length).toBeLessThanOrEqual(4);
   });
 });

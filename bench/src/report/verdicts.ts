@@ -1,5 +1,6 @@
 import type { CapacityRow } from "../scenarios/capacity.js";
 import type { FanoutResult } from "../scenarios/fanout.js";
+import type { HeapRow } from "../scenarios/heap.js";
 import type { JoinRow } from "../scenarios/join.js";
 import type { RolloutResult } from "../scenarios/rollout.js";
 import { table } from "./tables.js";
@@ -182,4 +183,10 @@ export const joinTable = (rows: JoinRow[]) =>
       Math.round(j.ackBytes / 1024),
       `${Math.round(j.machineBusy * 100)}%`,
     ]),
+  );
+
+export const heapTable = (h: HeapRow) =>
+  table(
+    ["object (V8 type:constructor)", "bytes / conn", "count / conn"],
+    h.top.map((t) => [t.what, t.bytesPerConn, t.countPerConn]),
   );

@@ -52,6 +52,7 @@ export interface HandlerDeps {
 }
 
 const TYPING_INTERVAL_MS = 1000;
+const PASSED: Verdict = { ok: true };
 
 /** The chat events of one socket. Every payload is validated; every failure is an error ack. */
 export function registerChatHandlers(socket: ChatSocket, deps: HandlerDeps) {
@@ -108,6 +109,8 @@ export function registerChatHandlers(socket: ChatSocket, deps: HandlerDeps) {
 
   socket.emit("session", sessionFor(socket, config));
   const protocol = clientProtocol(socket);
+  // Sent; keeping the signed token (~200 bytes) for the connection's life would only cost memory.
+  socket.data.token = "";
 
   const tags = (room: string) => (fullLists ? [roomTag(room), fullListTag(room)] : roomTag(room));
   const leaveTags = async (room: string) => {
@@ -118,6 +121,13 @@ export function registerChatHandlers(socket: ChatSocket, deps: HandlerDeps) {
   socket.on(
     "room:join",
     handle("room:join", joinSchema, async ({ room, since }) => {
+      // A client already refused goes through the limiter first, so a join flood cannot make the
+      // room hear a join and a leave per refused attempt.
+      const checkedFirst = strikes > 0;
+      if (checkedFirst) {
+        const refusedFirst = limited(await limits.join(user.id), "joins");
+        if (refusedFirst) return refusedFirst;
+      }
       const isNew = !rooms.has(room);
       if (isNew && rooms.size >= config.MAX_ROOMS_PER_SOCKET) {
         return fail(ErrorCode.TooManyRooms, `at most ${config.MAX_ROOMS_PER_SOCKET} rooms per connection`);
@@ -133,9 +143,9 @@ export function registerChatHandlers(socket: ChatSocket, deps: HandlerDeps) {
         await presence.leave(entry(room)).catch(() => {});
       };
       // The rate check, the history read and the presence change go out together: one round trip.
-      // A refused join (rare: the limiter blocks a flooder in memory) undoes its presence entry.
+      // A refused join (rare; see above) undoes its presence entry.
       const [verdict, history, users] = await Promise.all([
-        limits.join(user.id),
+        checkedFirst ? PASSED : limits.join(user.id),
         messages.history(room, since),
         isNew ? presence.join(entry(room)) : presence.list(room),
       ]).catch(async (err: unknown) => {

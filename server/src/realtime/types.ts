@@ -3,6 +3,7 @@ import type { Server, Socket } from "socket.io";
 
 export interface SocketData {
   user: User;
+  /** Issued at the handshake, emptied once the `session` event has carried it. */
   token: string;
   /** The client's address (see clientIp), for per-address limits. */
   ip: string;
