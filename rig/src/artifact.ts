@@ -112,14 +112,7 @@ export async function ensureArtifact(opts: { root?: string } = {}): Promise<Arti
       });
     } catch (err) {
       const e = err as { stderr?: string; message: string };
-      const output = e.stderr || e.message;
-      // `pnpm deploy --legacy --offline` resolves versions from pnpm's metadata cache, which a
-      // frozen-lockfile install or `pnpm fetch` does not fill: say how to fill it.
-      const hint = output.includes("ERR_PNPM_NO_OFFLINE_META")
-        ? "\npnpm's metadata cache lacks a package the server needs; fill it once, online: " +
-          "`pnpm --filter @chat/server deploy --prod --legacy --ignore-scripts $(mktemp -d)/server`"
-        : "";
-      throw new Error(`rig: scripts/deploy-artifact.sh failed:\n${output}${hint}`);
+      throw new Error(`rig: scripts/deploy-artifact.sh failed:\n${e.stderr || e.message}`);
     }
     // The Dockerfile's runtime stage: COPY client/dist ./client/dist beside ./server.
     cpSync(join(REPO_ROOT, "client/dist"), join(staging, "client/dist"), { recursive: true });
