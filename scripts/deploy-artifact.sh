@@ -49,8 +49,16 @@ tmp=$(mktemp -d "$parent/.deploy-artifact.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
 cd "$root"
+# The lockfile's deploy (not --legacy): it installs exactly what pnpm-lock.yaml says, so --offline
+# needs only the store. --legacy re-resolves every version from pnpm's metadata cache, which
+# neither `pnpm fetch` (the Dockerfile) nor a frozen-lockfile install fills, and fails offline
+# with ERR_PNPM_NO_OFFLINE_META. The lockfile's deploy needs workspace packages injected
+# (copied, not linked), for this command only; the workspace itself keeps its links.
 # shellcheck disable=SC2086 # PNPM may be a command with arguments
-${PNPM:-pnpm} --filter @chat/server deploy --prod --legacy --offline --ignore-scripts "$tmp/server" >&2
+${PNPM:-pnpm} --config.inject-workspace-packages=true --filter @chat/server \
+  deploy --prod --offline --ignore-scripts "$tmp/server" >&2
+# The deploy's own lockfile: not needed to run the server.
+rm -f "$tmp/server/pnpm-lock.yaml"
 
 if [ ! -f "$tmp/server/dist/main.js" ]; then
   echo "deploy-artifact: pnpm deploy produced no dist/main.js" >&2

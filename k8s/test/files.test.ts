@@ -192,7 +192,7 @@ describe("Dockerfile", () => {
     const copy = runtime.find((i) => i.op === "COPY" && copySources(i).from === "server");
     expect(copy && copySources(copy).sources).toEqual([out]);
     expect(read("scripts", "deploy-artifact.sh")).toMatch(
-      /pnpm\}? --filter @chat\/server deploy --prod --legacy --offline --ignore-scripts/,
+      /pnpm\}? --config\.inject-workspace-packages=true --filter @chat\/server \\\n\s+deploy --prod --offline --ignore-scripts/,
     );
     // The runtime image is built from the Node image itself, not from a stage with the store.
     const baseImage = instructions[0]?.op === "ARG" ? instructions[0].args.split("=")[0] : undefined;

@@ -14,6 +14,7 @@ import { parseArgs } from "node:util";
 import { type ClusterEvent, formatEvent } from "./cluster-log.js";
 import { type ControlLine, findControl, removeControlFile, serveControl } from "./control.js";
 import { FAST, mergeOverrides, type RigOverrides } from "./overrides.js";
+import { podUser } from "./pod.js";
 import { type PodStatus, startRig } from "./rig.js";
 
 const USAGE = `usage: pnpm cluster <command>
@@ -116,8 +117,10 @@ async function up(opts: { replicas: number | undefined; port: number; fast: bool
   const server = await serveControl(rig, () => void down());
   server.unref();
 
+  const user = podUser(rig.model);
   const header = [
     `chat on ${rig.url}   (${rig.model.source}${rig.overrides.length ? `, ${rig.overrides.length} overrides` : ""})`,
+    `pods run the deploy artifact ${rig.artifact.root} (${rig.artifact.reused ? "reused" : `built in ${rig.artifact.ms} ms`}) as uid ${user.uid}${user.switched ? "" : " (the rig's own user; only root can switch)"}`,
     "pnpm cluster rollout | kill [pod] | delete [pod] | scale N | redis-restart | status      Ctrl-C: tear down",
   ];
   if (tty) {

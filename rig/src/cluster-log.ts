@@ -10,6 +10,8 @@ export type ClusterEventType =
   | "rig-started"
   | "rig-stopped"
   | "rig-error"
+  | "crash-backoff"
+  | "artifact"
   | "override"
   | "operation-started"
   | "operation-finished"

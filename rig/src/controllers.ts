@@ -92,6 +92,11 @@ export function deletionOrder(a: RigPod, b: RigPod): number {
   return rank(a) - rank(b) || (b.readySince ?? 0) - (a.readySince ?? 0) || b.createdAt - a.createdAt;
 }
 
+// Kubelet's CrashLoopBackOff starts at 10 s and caps at 5 min; the rig's is shorter, so a test
+// sees the loop (and its error) within its bounds, without spawning a process per millisecond.
+const CRASH_BACKOFF_MS = 500;
+const CRASH_BACKOFF_MAX_MS = 5000;
+
 export type PodFactory = (name: string, revision: string) => RigPod;
 
 export class DeploymentController {
@@ -100,6 +105,10 @@ export class DeploymentController {
   revision: string;
   private restarts = 0;
   private stopped = false;
+  /** Crash-loop backoff: pods that exited on their own, in a row, and when the next may start. */
+  private crashes = 0;
+  private backoffUntil = 0;
+  private backoffTimer: NodeJS.Timeout | undefined;
   private readonly waiters = new Set<(stopped?: Error) => void>();
 
   constructor(
@@ -162,7 +171,12 @@ export class DeploymentController {
         const state = this.pods
           .filter((p) => p.phase !== "exited")
           .map((p) => `${p.name} ${p.phase}${p.ready ? " ready" : ""}${p.deleting ? " deleting" : ""}`);
-        reject(new Error(`deployment not settled after ${timeoutMs} ms: ${state.join(", ") || "no pods"}`));
+        // A pod that keeps crashing says why in its output: the error must show it.
+        const crashed = [...this.pods].reverse().find((p) => p.phase === "exited" && !p.deleting);
+        const why = crashed
+          ? `\n${this.crashes} pod(s) exited on their own; the last, ${crashed.name} (exit ${String(crashed.exitCode)}), printed:\n${crashed.output().slice(-1500)}`
+          : "";
+        reject(new Error(`deployment not settled after ${timeoutMs} ms: ${state.join(", ") || "no pods"}${why}`));
       }, timeoutMs);
       const cleanup = () => {
         clearTimeout(timer);
@@ -175,6 +189,7 @@ export class DeploymentController {
   /** Stop reconciling (teardown): no more pods are created or deleted. */
   stop() {
     this.stopped = true;
+    clearTimeout(this.backoffTimer);
     for (const w of [...this.waiters]) w(new Error("the rig was stopped"));
   }
 
@@ -182,6 +197,7 @@ export class DeploymentController {
   reconcile() {
     if (this.stopped) return;
     const now = Date.now();
+    if (this.crashes > 0 && this.settled(now)) this.crashes = 0;
     const active = this.active;
     const current = active.filter((p) => p.revision === this.revision);
     const old = active.filter((p) => p.revision !== this.revision);
@@ -189,7 +205,7 @@ export class DeploymentController {
     if (old.length === 0) {
       // Steady state: the ReplicaSet keeps the count.
       const diff = this.replicas - current.length;
-      for (let i = 0; i < diff; i++) this.spawn();
+      for (let i = 0; i < diff && this.mayStart(); i++) this.spawn();
       if (diff < 0) for (const p of [...current].sort(deletionOrder).slice(0, -diff)) void p.terminate("scale down");
     } else {
       const { maxSurge, maxUnavailable } = resolveRollingUpdate(
@@ -198,7 +214,9 @@ export class DeploymentController {
         this.model.maxUnavailable,
       );
       // Scale up the new ReplicaSet within the surge.
-      const up = Math.min(this.replicas - current.length, this.replicas + maxSurge - active.length);
+      const up = this.mayStart()
+        ? Math.min(this.replicas - current.length, this.replicas + maxSurge - active.length)
+        : 0;
       for (let i = 0; i < up; i++) current.push(this.spawn());
       // Scale down the old one without dropping below minAvailable.
       const all = active.length + Math.max(0, up);
@@ -217,6 +235,25 @@ export class DeploymentController {
       for (const p of healthy.slice(0, Math.max(0, down))) void p.terminate("rolling update");
     }
     for (const w of [...this.waiters]) w();
+  }
+
+  /** A pod's process ended without being deleted: the kubelet's CrashLoopBackOff, shortened. */
+  crashed() {
+    this.crashes++;
+    const backoffMs = Math.min(CRASH_BACKOFF_MS * 2 ** (this.crashes - 1), CRASH_BACKOFF_MAX_MS);
+    this.backoffUntil = Date.now() + backoffMs;
+    this.log.add("crash-backoff", { detail: { crashes: this.crashes, backoffMs } });
+  }
+
+  /** Room for a new pod now, or a reconcile once the crash backoff is over. */
+  private mayStart(): boolean {
+    const wait = this.backoffUntil - Date.now();
+    if (wait <= 0) return true;
+    this.backoffTimer ??= setTimeout(() => {
+      this.backoffTimer = undefined;
+      this.reconcile();
+    }, wait);
+    return false;
   }
 
   private spawn(): RigPod {

@@ -54,6 +54,13 @@ export interface DeploymentModel {
   env: Record<string, string>;
   /** Variables from the downward API: name -> fieldPath (POD_NAME -> metadata.name). */
   fieldEnv: Record<string, string>;
+  /** The container's `command`, `args` and `workingDir` (undefined: the image's own). */
+  command: string[] | undefined;
+  args: string[] | undefined;
+  workingDir: string | undefined;
+  /** The pod's user (securityContext runAsUser/runAsGroup, container over pod), if set. */
+  runAsUser: number | undefined;
+  runAsGroup: number | undefined;
 }
 
 // Kubernetes' defaults for fields a manifest may leave out.
@@ -104,6 +111,12 @@ const obj = (v: unknown, what: string): Obj => {
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
 const num = (v: unknown, fallback: number): number => (typeof v === "number" ? v : fallback);
+const strings = (v: unknown, what: string): string[] | undefined => {
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v) || !v.every((x) => typeof x === "string"))
+    throw new Error(`manifest: ${what} must be a list of strings`);
+  return v;
+};
 
 /** Read the named Deployment out of a rendered YAML stream. Pure: unit-tested on fixtures. */
 export function parseDeployment(yamlText: string, name = "chat", source = "inline"): DeploymentModel {
@@ -207,7 +220,21 @@ export function parseDeployment(yamlText: string, name = "chat", source = "inlin
     preStop: isObj(lifecycle.preStop) ? httpGet(lifecycle.preStop, "preStop") : undefined,
     env,
     fieldEnv,
+    command: strings(container.command, "command"),
+    args: strings(container.args, "args"),
+    workingDir: str(container.workingDir),
+    runAsUser: securityNumber(podSpec, container, "runAsUser"),
+    runAsGroup: securityNumber(podSpec, container, "runAsGroup"),
   };
+}
+
+/** A securityContext field, the container's over the pod's, as the kubelet resolves it. */
+function securityNumber(podSpec: Obj, container: Obj, field: "runAsUser" | "runAsGroup") {
+  for (const holder of [container, podSpec]) {
+    const v = isObj(holder.securityContext) ? holder.securityContext[field] : undefined;
+    if (typeof v === "number") return v;
+  }
+  return undefined;
 }
 
 function configMapData(find: (kind: string, n: string) => Obj | undefined, name: string | undefined) {

@@ -1,33 +1,55 @@
 /**
- * One pod as the kubelet runs it: `node server/dist/main.js` with the Deployment's environment,
+ * One pod as the kubelet runs it: the container's command from the deploy artifact (the image's
+ * /app), as the image's non-root user when the rig can switch users, with the Deployment's environment,
  * the startup / readiness / liveness probes at their periods and thresholds, and the termination
  * sequence of a deleted pod: preStop httpGet, then SIGTERM, then SIGKILL once the grace period
  * (counted from the start of termination) is over.
  */
 import { createWriteStream } from "node:fs";
 import { join } from "node:path";
-import { freePort, type Managed, SERVER_ENTRY, spawnManaged } from "@chat/testkit";
+import { freePort, type Managed, spawnManaged } from "@chat/testkit";
+import { containerArgv, IMAGE_ENV, IMAGE_USER, mapWorkingDir } from "./artifact.js";
 import type { ClusterLog } from "./cluster-log.js";
 import type { DeploymentModel, PodPort, ProbeModel } from "./manifest.js";
 import { track } from "./reaper.js";
 
 export type PodPhase = "starting" | "running" | "terminating" | "exited";
 
-/** What a pod's container runs: the image's entry command, its arguments and its environment. */
+/** What a pod's container runs: the command, its arguments, environment, directory and user. */
 export interface PodProcess {
   command: string;
   args: string[];
   env: Record<string, string>;
+  /** The working directory: the container's workingDir mapped into the artifact. */
+  cwd: string;
+  /** The user and group the process runs as (the image's 10001:10001 when the rig is root). */
+  uid: number;
+  gid: number;
+}
+
+/**
+ * The user a pod runs as: the manifest's runAsUser/runAsGroup (else the image's USER) when the
+ * rig is root and can switch to it; otherwise the rig's own user, which the rig reports.
+ */
+export function podUser(model: Pick<DeploymentModel, "runAsUser" | "runAsGroup">) {
+  const uid = process.getuid?.() ?? 0;
+  const gid = process.getgid?.() ?? 0;
+  if (uid !== 0) return { uid, gid, switched: false };
+  return { uid: model.runAsUser ?? IMAGE_USER.uid, gid: model.runAsGroup ?? IMAGE_USER.gid, switched: true };
 }
 
 export interface PodContext {
   model: DeploymentModel;
   /** The rig's redis-server, in place of the manifest's in-cluster address. */
   redisUrl: string;
+  /** The deploy artifact's root, standing in for the image's /app (see artifact.ts). */
+  artifact: string;
   logDir: string;
   log: ClusterLog;
   /** Called on every state change the controllers care about. */
   onChange: (pod: RigPod) => void;
+  /** Called when the process ends without the pod being deleted (a crash). */
+  onCrash?: (pod: RigPod) => void;
 }
 
 export class RigPod {
@@ -92,7 +114,7 @@ export class RigPod {
   }
 
   async start(): Promise<void> {
-    const { model, redisUrl, logDir, log } = this.ctx;
+    const { model, redisUrl, logDir, log, artifact } = this.ctx;
     this.publicPort = await freePort();
     this.adminPort = await freePort();
     if (this.deleting) return; // deleted before it got to run
@@ -103,11 +125,18 @@ export class RigPod {
     const fromFields = Object.fromEntries(
       Object.entries(model.fieldEnv).map(([k, path]) => [k, fieldValues[path] ?? ""]),
     );
+    const [command = "", ...args] = containerArgv(model.command, model.args);
+    const user = podUser(model);
     const spec: PodProcess = {
-      command: process.execPath,
-      args: [SERVER_ENTRY],
+      // `node` is the image's Node on its PATH; the rig's own Node stands in for it.
+      command: command === "node" ? process.execPath : command,
+      args,
+      cwd: mapWorkingDir(artifact, model.workingDir),
+      uid: user.uid,
+      gid: user.gid,
       env: {
         PATH: process.env.PATH ?? "",
+        ...IMAGE_ENV,
         ...model.env,
         ...fromFields,
         // Local stand-ins for the cluster's network (reported by the rig as such).
@@ -118,11 +147,16 @@ export class RigPod {
       },
     };
     // Own process group: a Ctrl-C in the terminal reaches the rig, which terminates pods in order.
-    const proc = spawnManaged(spec.command, spec.args, { detached: true, env: spec.env });
+    const proc = spawnManaged(spec.command, spec.args, {
+      detached: true,
+      env: spec.env,
+      cwd: spec.cwd,
+      ...(user.switched ? { uid: spec.uid, gid: spec.gid } : {}),
+    });
     this.proc = proc;
     this.process = spec;
     this.pid = proc.child.pid;
-    track(proc, `pod ${this.name}`, SERVER_ENTRY);
+    track(proc, `pod ${this.name}`, spec.args.join(" "));
     const logFile = createWriteStream(join(logDir, `${this.name}.log`));
     // Two streams into one file: neither may end it; the process's exit does.
     proc.child.stdout?.pipe(logFile, { end: false });
@@ -131,7 +165,7 @@ export class RigPod {
     this.phase = "running";
     log.add("pod-started", {
       pod: this.name,
-      detail: { pid: proc.child.pid, port: this.publicPort, adminPort: this.adminPort },
+      detail: { pid: proc.child.pid, port: this.publicPort, adminPort: this.adminPort, uid: spec.uid },
     });
     void proc.exited.then((code) => {
       this.phase = "exited";
@@ -142,6 +176,7 @@ export class RigPod {
         detail: { code, expected: this.deleting, ...(this.deleting ? {} : { output: proc.output().slice(-2000) }) },
       });
       this.resolveExited(code);
+      if (!this.deleting) this.ctx.onCrash?.(this);
       this.ctx.onChange(this);
     });
     this.ctx.onChange(this);

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { requireBinary } from "@chat/testkit";
 import { describe, expect, it } from "vitest";
+import { containerArgv, IMAGE_CMD, mapWorkingDir } from "./artifact.js";
 import { type ClusterEvent, ClusterLog } from "./cluster-log.js";
 import { DeploymentController, deletionOrder } from "./controllers.js";
 import { renderConfig, TEMPLATE } from "./haproxy.js";
@@ -111,6 +112,25 @@ describe("reading the Deployment", () => {
     expect(m.env.SESSION_SECRET?.length).toBeGreaterThanOrEqual(16);
     expect(m.fieldEnv.POD_NAME).toBe("metadata.name");
     expect(Number(m.env.SHUTDOWN_TIMEOUT_MS)).toBeGreaterThan(0);
+    // How the container starts, and as whom: what the rig's pods run.
+    expect(m).toMatchObject({ command: IMAGE_CMD, workingDir: "/app", runAsUser: 10001, runAsGroup: 10001 });
+  });
+
+  it("starts the container as Kubernetes does: command replaces the image's CMD, args alone replace it too", () => {
+    expect(parseDeployment(FIXTURE)).toMatchObject({ command: undefined, args: undefined, workingDir: undefined });
+    expect(containerArgv(undefined, undefined)).toEqual(IMAGE_CMD);
+    expect(containerArgv(["node", "x.js"], ["--a"])).toEqual(["node", "x.js", "--a"]);
+    expect(containerArgv(undefined, ["node", "y.js"])).toEqual(["node", "y.js"]);
+    expect(() => parseDeployment(FIXTURE.replace("- name: chat\n", "- name: chat\n          command: node\n"))).toThrow(
+      /command must be a list of strings/,
+    );
+  });
+
+  it("maps the image's WORKDIR (/app) to the artifact's root and refuses directories outside it", () => {
+    expect(mapWorkingDir("/tmp/a", undefined)).toBe("/tmp/a");
+    expect(mapWorkingDir("/tmp/a", "/app")).toBe("/tmp/a");
+    expect(mapWorkingDir("/tmp/a", "/app/server")).toBe("/tmp/a/server");
+    expect(() => mapWorkingDir("/tmp/a", "/srv")).toThrow(/outside the image's \/app/);
   });
 });
 

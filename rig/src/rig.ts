@@ -8,19 +8,21 @@
  *   await rig.scale(1);           // kubectl scale
  *   await rig.restartRedis();     // kubectl rollout restart statefulset/redis
  *   rig.log.events                // what happened, when (the cluster log)
- *   rig.redisUrl, rig.pods()      // Redis, and each pod's pid, ports and process (command, args, env)
+ *   rig.redisUrl, rig.pods()      // Redis, and each pod's pid, ports and process (command, args, env, cwd, uid)
+ *   rig.artifact                  // the deploy artifact the pods run (the image's /app)
  *   await rig.stop();
  */
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { delay, type RedisHandle, startRedis } from "@chat/testkit";
+import { type Artifact, ensureArtifact, IMAGE_USER } from "./artifact.js";
 import { ClusterLog } from "./cluster-log.js";
 import { DeploymentController, Endpoints } from "./controllers.js";
 import { type HaproxyHandle, startHaproxy } from "./haproxy.js";
 import { DEFAULT_OVERLAY, type DeploymentModel, loadDeployment, REPO_ROOT } from "./manifest.js";
 import { type AppliedOverride, applyOverrides, type RigOverrides } from "./overrides.js";
-import { type PodProcess, RigPod } from "./pod.js";
+import { type PodProcess, podUser, RigPod } from "./pod.js";
 import { findPids, reapOrphans, trackDir, trackPid, untrackPid } from "./reaper.js";
 
 /** Where each run's pod, HAProxy and Redis logs and its cluster log go (`rig/artifacts/<run>`). */
@@ -40,6 +42,8 @@ export interface RigOptions {
   logDir?: string;
   /** Bound on each operation (rollout, scale, ...), like progressDeadlineSeconds (default 120 s). */
   operationTimeoutMs?: number;
+  /** Run pods from this artifact root instead of building the workspace's (tests of broken artifacts). */
+  artifactRoot?: string;
 }
 
 export interface PodStatus {
@@ -73,6 +77,8 @@ export interface Rig {
   readonly overrides: AppliedOverride[];
   readonly logDir: string;
   readonly haproxy: HaproxyHandle;
+  /** The deploy artifact every pod runs from (stands in for the image's /app). */
+  readonly artifact: Artifact;
   /** Pods that still run (terminating ones included), oldest first; with `exited`, every pod ever created. */
   pods(opts?: { exited?: boolean }): PodStatus[];
   /** The redis-server's process id (a new one after `restartRedis`). */
@@ -97,6 +103,10 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
   const manifest = await loadDeployment(overlay);
   const { model, applied } = applyOverrides(manifest, opts.overrides ?? {});
   const timeoutMs = opts.operationTimeoutMs ?? 120_000;
+  // What the image holds, built once per set of inputs (a hash) and reused by later runs.
+  const artifact: Artifact = opts.artifactRoot
+    ? { root: opts.artifactRoot, hash: "given", reused: true, ms: 0 }
+    : await ensureArtifact();
 
   const logDir = opts.logDir ?? newLogDir();
   mkdirSync(logDir, { recursive: true });
@@ -142,6 +152,21 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
   log.add("rig-started", {
     detail: { source: model.source, url: haproxy.url, redis: redis.url, logDir, ...(reaped.length ? { reaped } : {}) },
   });
+  log.add("artifact", {
+    detail: { root: artifact.root, hash: artifact.hash, reused: artifact.reused, ms: artifact.ms },
+  });
+  const user = podUser(model);
+  if (!user.switched) {
+    // Only root can switch users: pods then run as the rig's own user, which is reported.
+    log.add("override", {
+      detail: {
+        field: "securityContext.runAsUser",
+        manifest: model.runAsUser ?? IMAGE_USER.uid,
+        rig: `${user.uid} (the rig's own user; only root can switch)`,
+        kind: "local",
+      },
+    });
+  }
   for (const o of applied) log.add("override", { detail: { ...o, kind: "test" } });
   // Local stand-ins for the cluster network, reported so nobody mistakes them for the manifests' values.
   for (const [field, value] of Object.entries({
@@ -160,12 +185,14 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
   const podCtx = {
     model,
     redisUrl: redis.url,
+    artifact: artifact.root,
     logDir,
     log,
     onChange: (pod: RigPod) => {
       void endpoints.sync(pod);
       controller.reconcile();
     },
+    onCrash: () => controller.crashed(),
   };
   controller = new DeploymentController(model, (name, revision) => new RigPod(name, revision, podCtx), log);
 
@@ -198,6 +225,7 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
     overrides: applied,
     logDir,
     haproxy,
+    artifact,
     pods: ({ exited = false } = {}) =>
       (exited ? controller.pods : controller.running).map((p) => ({
         name: p.name,
