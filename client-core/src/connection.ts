@@ -73,9 +73,15 @@ export class Connection {
     return this.conn;
   }
 
-  /** Where queued messages may go now: during a handover the queue waits for the new connection. */
+  /**
+   * Where queued messages may go now. During a handover that is still the old connection: its
+   * pod keeps serving until this client has moved (and stores what is in flight before it
+   * exits), so holding the queue would only add the new connection's handshake and joins to
+   * every message's delay. A send cut short by the switch is retried on the new connection
+   * with the same clientId, and stored once.
+   */
   get sendTarget(): Conn | null {
-    return this.standby ? null : this.conn;
+    return this.conn?.session ? this.conn : null;
   }
 
   /** Every open connection (two during a handover). */

@@ -9,7 +9,7 @@ export interface OutboxSenderDeps {
   store: Store;
   outbox: OutboxStore;
   timing: Timing;
-  /** Where to send now: null while no connection is usable or a handover holds the queue. */
+  /** Where to send now: null while no connection is usable. */
   target(): Conn | null;
   isJoined(conn: Conn, room: string): boolean;
   /** An acknowledged message: it goes into the room like any received one. */
