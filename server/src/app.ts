@@ -16,8 +16,8 @@ import type { Logger } from "./logger.js";
 import { authenticate } from "./realtime/auth.js";
 import { registerChatHandlers } from "./realtime/chat-handlers.js";
 import { instrumentDeliveries } from "./realtime/delivery-metrics.js";
-import { clientIp, Limits } from "./realtime/limits.js";
 import { PresenceTracker } from "./realtime/presence.js";
+import { clientIp, RateLimits } from "./realtime/rate-limits.js";
 import { SessionTokens } from "./realtime/session-token.js";
 import { guardSlowConsumers } from "./realtime/slow-consumers.js";
 import type { ChatServer } from "./realtime/types.js";
@@ -62,7 +62,7 @@ export function createApp({ config, log, stores, redis }: AppDeps): App {
   const metrics = createMetrics(lifecycle);
   const tokens = new SessionTokens(config.SESSION_SECRET, config.SESSION_TTL_MS);
   const tasks = new Tasks();
-  const limits = new Limits(config, redis?.client);
+  const limits = new RateLimits(config, redis?.client);
 
   const engine = new Engine({
     pingInterval: config.PING_INTERVAL_MS,

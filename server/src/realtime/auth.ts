@@ -1,5 +1,5 @@
 import { ErrorCode, handshakeAuthSchema, parsePayload, type RefusalBody, type User } from "@chat/protocol";
-import { clientIp } from "./limits.js";
+import { clientIp } from "./rate-limits.js";
 import { SessionTokens } from "./session-token.js";
 import type { ChatSocket } from "./types.js";
 

@@ -22,9 +22,9 @@ import type { Logger } from "../logger.js";
 import { roomTag } from "../stores/keys.js";
 import { sortUsers } from "../stores/presence-order.js";
 import type { MessageStore } from "../stores/types.js";
-import type { Limits, Verdict } from "./limits.js";
 import { clientProtocol, historyFor, registerMessageHandlers, sessionFor } from "./message-handlers.js";
 import { fullListTag, type PresenceTracker, wantsFullLists } from "./presence.js";
+import type { RateLimits, Verdict } from "./rate-limits.js";
 import type { ChatServer, ChatSocket } from "./types.js";
 
 export interface HandlerDeps {
@@ -43,7 +43,7 @@ export interface HandlerDeps {
     | "RATE_MESSAGES_PER_USER"
     | "RATE_WINDOW_MS"
   >;
-  limits: Limits;
+  limits: RateLimits;
   log: Logger;
   metrics: Metrics;
   tasks: Tasks;

@@ -18,7 +18,7 @@ import type { z } from "zod";
 import type { Config } from "../config.js";
 import { roomTag } from "../stores/keys.js";
 import type { HistoryResult, MessageStore, ReviseResult } from "../stores/types.js";
-import type { Limits as RateLimits, Verdict } from "./limits.js";
+import type { RateLimits, Verdict } from "./rate-limits.js";
 import type { ChatServer, ChatSocket } from "./types.js";
 
 export type SessionConfig = Pick<

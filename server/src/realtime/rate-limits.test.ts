@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import { describe, expect, it } from "vitest";
-import { clientIp, Limits } from "./limits.js";
+import { clientIp, RateLimits } from "./rate-limits.js";
 
 const req = (remote: string, xff?: string) =>
   ({ socket: { remoteAddress: remote }, headers: xff ? { "x-forwarded-for": xff } : {} }) as unknown as IncomingMessage;
@@ -27,7 +27,7 @@ describe("limits (in-memory)", () => {
   };
 
   it("limits a user's messages and says when to retry", async () => {
-    const limits = new Limits(config);
+    const limits = new RateLimits(config);
     for (let i = 0; i < 3; i++) expect((await limits.message("u1", "ip1")).ok).toBe(true);
     const over = await limits.message("u1", "ip1");
     expect(over.ok).toBe(false);
@@ -36,14 +36,14 @@ describe("limits (in-memory)", () => {
   });
 
   it("limits an address across users", async () => {
-    const limits = new Limits(config);
+    const limits = new RateLimits(config);
     const results = [];
     for (let i = 0; i < 6; i++) results.push((await limits.message(`u${i}`, "ip9")).ok);
     expect(results).toEqual([true, true, true, true, true, false]);
   });
 
   it("limits joins and connections", async () => {
-    const limits = new Limits(config);
+    const limits = new RateLimits(config);
     expect([(await limits.join("u")).ok, (await limits.join("u")).ok, (await limits.join("u")).ok]).toEqual([
       true,
       true,

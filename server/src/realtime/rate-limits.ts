@@ -21,7 +21,7 @@ type LimitConfig = Pick<
  * costs no Redis round trips. If Redis is unreachable the limits fail open: sends fail with
  * `unavailable` anyway, and reconnecting users must not be locked out by an outage.
  */
-export class Limits {
+export class RateLimits {
   private readonly userMessages;
   private readonly ipMessages;
   private readonly userJoins;
