@@ -1,7 +1,7 @@
 /**
  * The running rig's control endpoint: a small HTTP server on 127.0.0.1 that `pnpm cluster up`
  * serves and the other subcommands (`rollout`, `kill`, `scale`, `redis-restart`, `status`,
- * `down`) call. Operations stream their timeline events back as NDJSON while they run.
+ * `down`) call. Operations stream their cluster-log events back as NDJSON while they run.
  * Where to find it is written to rig/.rig/control.json.
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";

@@ -35,7 +35,7 @@ export interface HookModel {
 export type IntOrPercent = number | `${number}%`;
 
 export interface DeploymentModel {
-  /** Where it came from, for the timeline: `kubectl kustomize k8s/overlays/kind`. */
+  /** Where it came from, for the cluster log: `kubectl kustomize k8s/overlays/kind`. */
   source: string;
   name: string;
   namespace: string | undefined;

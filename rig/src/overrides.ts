@@ -1,6 +1,6 @@
 /**
  * Test-time departures from the manifests, always explicit: each one is listed (manifest value
- * -> rig value) in the timeline, so a reader of a chart or a failure report knows the rig did
+ * -> rig value) in the cluster log, so a reader of a chart or a failure report knows the rig did
  * not run the manifests verbatim. Typical use: shorter drain windows and grace periods so CI
  * stays fast.
  */

@@ -32,13 +32,13 @@ const KEEP_RIG_LOGS = 8;
 export interface RigOptions {
   /** Kustomize overlay to render (default k8s/overlays/kind). */
   overlay?: string;
-  /** Test-time departures from the manifests; each is reported in the timeline. */
+  /** Test-time departures from the manifests; each is reported in the cluster log. */
   overrides?: RigOverrides;
   /** HAProxy's port on 127.0.0.1 (default: a free one). */
   port?: number;
   /** HAProxy server slots, i.e. the most pods that can exist at once (default 32). */
   slots?: number;
-  /** Where pod, HAProxy and Redis logs and the timeline go (default rig/artifacts/<run>). */
+  /** Where pod, HAProxy and Redis logs and the cluster log (timeline.json) go (default rig/artifacts/<run>). */
   logDir?: string;
   /** Bound on each operation (rollout, scale, ...), like progressDeadlineSeconds (default 120 s). */
   operationTimeoutMs?: number;
@@ -93,7 +93,7 @@ export interface Rig {
   /** Stop Redis (SIGTERM; its AOF is on), keep it down `downMs`, start it, wait for the pods. */
   restartRedis(opts?: { downMs?: number }): Promise<void>;
   waitSettled(timeoutMs?: number): Promise<void>;
-  /** Tear everything down (SIGKILL pods, stop HAProxy and Redis) and write the timeline. */
+  /** Tear everything down (SIGKILL pods, stop HAProxy and Redis) and write the cluster log. */
   stop(): Promise<void>;
 }
 
@@ -202,7 +202,7 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
       throw new Error(`no running pod named ${name}; pods: ${controller.running.map((p) => p.name).join(", ")}`);
     return pod;
   };
-  /** Every operation: timeline brackets, then "settled" (including HAProxy having caught up). */
+  /** Every operation: cluster-log brackets, then "settled" (including HAProxy having caught up). */
   const operation = async (op: string, detail: Record<string, unknown>, run: () => Promise<void> | void) => {
     const started = log.add("operation-started", { detail: { op, ...detail } });
     try {
