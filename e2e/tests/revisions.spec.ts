@@ -36,7 +36,9 @@ test("an edit and a deletion made while someone is offline reach them once they 
   await editor.fill("fixed");
   await editor.press("Enter");
   await expect(ada.messages.filter({ hasText: "fixed" }).getByText("(edited)")).toBeVisible();
-  await ada.message("drop me").getByRole("button", { name: "Delete" }).click();
+  const drop = ada.message("drop me");
+  await drop.hover();
+  await drop.getByRole("button", { name: "Delete" }).click();
   await expect(ada.page.getByText("Message deleted")).toBeVisible();
 
   await bob.page.context().setOffline(false);
