@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { ChatBot } from "@chat/testkit";
 import { ARTIFACTS_DIR } from "../support/artifacts.js";
 import { expect, test } from "../support/fixtures.js";
 
@@ -48,4 +49,42 @@ test("an edit and a deletion made while someone is offline reach them once they 
   await expect(bob.page.getByText("Message deleted")).toBeVisible();
   await expect(bob.message("keep me")).toHaveCount(1);
   await bob.page.screenshot({ path: join(ARTIFACTS_DIR, "edited-and-deleted.png") });
+});
+
+test("scrolling up pages back through 300 messages to the start, keeping the place", async ({
+  person,
+  room,
+  baseURL,
+}) => {
+  const seeder = new ChatBot({ name: "Seeder", rooms: [room], url: () => baseURL ?? "" });
+  await seeder.start();
+  for (let i = 1; i <= 300; i++) void seeder.send(room, `message ${i}`);
+  await expect.poll(() => seeder.cursor(room), { timeout: 30_000 }).toBe(300);
+  seeder.client.stop();
+
+  const ada = await person();
+  await ada.join(room, "Ada");
+  await expect(ada.message("message 300")).toBeVisible();
+  expect(Number(await ada.messages.first().getAttribute("data-seq"))).toBeGreaterThan(1);
+  await expect(ada.page.getByTestId("history-start")).toHaveCount(0);
+
+  let pages = 0;
+  while ((await ada.page.getByTestId("history-start").count()) === 0 && pages < 20) {
+    const top = await ada.messages.first().getAttribute("data-seq");
+    await ada.messageList.evaluate((el) => {
+      el.scrollTop = 0;
+    });
+    await expect(ada.messages.first()).not.toHaveAttribute("data-seq", top ?? "", { timeout: 10_000 });
+    // The message that was at the top is still on screen: the page went in above it.
+    await expect(ada.page.locator(`[data-testid="message"][data-seq="${top}"]`)).toBeInViewport();
+    pages++;
+  }
+  expect(pages).toBeGreaterThanOrEqual(2);
+  await ada.messageList.evaluate((el) => {
+    el.scrollTop = 0;
+  });
+  await expect(ada.page.getByTestId("history-start")).toBeVisible();
+  await expect(ada.messages.first()).toHaveAttribute("data-seq", "1");
+  await expect(ada.messages).toHaveCount(300);
+  await ada.page.screenshot({ path: join(ARTIFACTS_DIR, "scrollback-start.png") });
 });
