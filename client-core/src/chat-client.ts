@@ -4,7 +4,7 @@ import type { ConnectionState, IllegalTransitionError } from "./connection-state
 import { checkText, explain, normalizeRoomName, type Refusal } from "./input.js";
 import { newClientId, type OutboxEntry, OutboxStore } from "./outbox.js";
 import { OutboxSender } from "./outbox-sender.js";
-import { listRooms, RequestError, revise } from "./requests.js";
+import { attempt, listRooms, revise } from "./requests.js";
 import { RoomSync } from "./room-sync.js";
 import { type ChatState, emptyRoom, initialState } from "./state.js";
 import { type KeyValueStorage, SafeStorage, StorageKeys } from "./storage.js";
@@ -283,14 +283,9 @@ export class ChatClient {
     this.store.updateRoom(room, { notice: null });
   }
 
-  private async revise(room: string, id: string, text: string | null): Promise<Refusal | null> {
-    try {
-      this.rooms.get(room)?.revise(await revise(this.connection.current, room, id, text, this.timing.ackTimeoutMs));
-      return null;
-    } catch (err) {
-      if (err instanceof RequestError) return err.refusal;
-      throw err;
-    }
+  private revise(room: string, id: string, text: string | null): Promise<Refusal | null> {
+    const request = revise(this.connection.current, room, id, text, this.timing.ackTimeoutMs);
+    return attempt(request, (message) => this.rooms.get(room)?.revise(message));
   }
 
   private addSync(room: string): RoomSync {

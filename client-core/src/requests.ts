@@ -40,3 +40,14 @@ export const revise = (conn: Conn | null, room: string, id: string, text: string
   text === null
     ? ask<"message:delete", ChatMessage>(conn, "message:delete", { room, id }, timeoutMs)
     : ask<"message:edit", ChatMessage>(conn, "message:edit", { room, id, text }, timeoutMs);
+
+/** Run a user's request: null when it worked, its `Refusal` when it did not. */
+export async function attempt<T>(request: Promise<T>, then: (value: T) => void): Promise<Refusal | null> {
+  try {
+    then(await request);
+    return null;
+  } catch (err) {
+    if (err instanceof RequestError) return err.refusal;
+    throw err;
+  }
+}
