@@ -1,9 +1,10 @@
-import { type ChatMessage, type Draining, Limits, nameSchema, roomSchema, textSchema } from "@chat/protocol";
+import { type ChatMessage, type Draining, Limits, nameSchema, type RoomSummary, roomSchema } from "@chat/protocol";
 import { Connection, type NetworkMonitor } from "./connection.js";
 import type { ConnectionState, IllegalTransitionError } from "./connection-state.js";
-import { explain, normalizeRoomName } from "./input.js";
+import { checkText, explain, normalizeRoomName, type Refusal } from "./input.js";
 import { newClientId, type OutboxEntry, OutboxStore } from "./outbox.js";
 import { OutboxSender } from "./outbox-sender.js";
+import { attempt, listRooms, revise } from "./requests.js";
 import { RoomSync } from "./room-sync.js";
 import { type ChatState, emptyRoom, initialState } from "./state.js";
 import { type KeyValueStorage, SafeStorage, StorageKeys } from "./storage.js";
@@ -111,6 +112,8 @@ export class ChatClient {
         this.rooms.get(m.room)?.ingest([m]);
       },
       presence: (p) => this.rooms.get(p.room)?.presence(p.users),
+      presenceDelta: (d) => this.rooms.get(d.room)?.presenceDelta(d),
+      revised: (m) => this.rooms.get(m.room)?.revise(m),
       typing: (t) => this.typing.received(t),
       draining: (d) => this.emit("draining", d),
       transition: (from, to) => this.emit("state", from, to),
@@ -208,24 +211,24 @@ export class ChatClient {
     this.saveRooms();
   }
 
-  /** Queue a message; it shows as pending at once and is sent as soon as the room is joined. */
-  send(room: string, input: string): string | null {
+  /**
+   * Queue a message; it shows as pending at once and is sent as soon as the room is joined. A
+   * blank text or one over the session's `maxTextLength` is refused and queued nowhere.
+   */
+  send(room: string, input: string): Refusal | null {
     const queued = this.enqueue(room, input);
-    return typeof queued === "string" ? queued : null;
+    return "code" in queued ? queued : null;
   }
 
   /** Like `send`, but returns the queued entry (its clientId identifies the stored message). */
-  enqueue(room: string, input: string): OutboxEntry | string {
-    const text = input.trim();
-    const parsed = textSchema.safeParse(text);
-    if (!parsed.success) {
-      return explain(parsed.error, "Type a message first.", `Messages have at most ${Limits.textLength} characters.`);
-    }
-    if (!this.store.state.rooms[room]) return `Join #${room} first.`;
+  enqueue(room: string, input: string): OutboxEntry | Refusal {
+    const checked = checkText(input, this.store.state.limits.maxTextLength);
+    if ("code" in checked) return checked;
+    if (!this.store.state.rooms[room]) return { code: "not_joined", message: `Join #${room} first.` };
     const entry: OutboxEntry = {
       clientId: this.makeClientId(),
       room,
-      text,
+      text: checked.text,
       createdAt: Date.now(),
       status: "pending",
       error: null,
@@ -233,6 +236,28 @@ export class ChatClient {
     this.typing.stop(room);
     this.sender.enqueue(entry);
     return entry;
+  }
+
+  /** Change the text of one of our messages (needs a connection: edits are not queued). */
+  edit(room: string, id: string, input: string): Promise<Refusal | null> {
+    const checked = checkText(input, this.store.state.limits.maxTextLength);
+    if ("code" in checked) return Promise.resolve(checked);
+    return this.revise(room, id, checked.text);
+  }
+
+  /** Delete one of our messages; it stays as a "deleted" marker. */
+  delete(room: string, id: string): Promise<Refusal | null> {
+    return this.revise(room, id, null);
+  }
+
+  /** Fetch the page of messages before the oldest one shown (`hasMore` says whether there is one). */
+  loadOlder(room: string): Promise<void> {
+    return this.rooms.get(room)?.loadOlder() ?? Promise.resolve();
+  }
+
+  /** The server's busiest rooms (`rooms:list`); rejects with a `RequestError`. */
+  listRooms(): Promise<RoomSummary[]> {
+    return listRooms(this.connection.current, this.timing.ackTimeoutMs);
   }
 
   /** Put a failed message back in the queue. */
@@ -256,6 +281,11 @@ export class ChatClient {
 
   dismissNotice(room: string): void {
     this.store.updateRoom(room, { notice: null });
+  }
+
+  private revise(room: string, id: string, text: string | null): Promise<Refusal | null> {
+    const request = revise(this.connection.current, room, id, text, this.timing.ackTimeoutMs);
+    return attempt(request, (message) => this.rooms.get(room)?.revise(message));
   }
 
   private addSync(room: string): RoomSync {

@@ -5,12 +5,14 @@ import {
   type HandshakeAuth,
   PROTOCOL_VERSION,
   type Presence,
+  type PresenceDelta,
   type Session,
   type Typing,
 } from "@chat/protocol";
 import { Conn } from "./conn.js";
 import { ConnectionMachine, type ConnectionState, type IllegalTransitionError, statusOf } from "./connection-state.js";
 import { describeError, refusalOf } from "./errors.js";
+import { limitsOf } from "./limits.js";
 import { type SafeStorage, StorageKeys } from "./storage.js";
 import type { Store } from "./store.js";
 import { backoff, type Timer, type Timing } from "./timing.js";
@@ -39,6 +41,9 @@ export interface ConnectionDeps {
   leaving(lost: boolean): void;
   message(m: ChatMessage): void;
   presence(p: Presence): void;
+  /** An edit or deletion (protocol 2). */
+  revised(m: ChatMessage): void;
+  presenceDelta(d: PresenceDelta): void;
   typing(t: Typing): void;
   draining(d: Draining): void;
   transition(from: ConnectionState, to: ConnectionState): void;
@@ -136,6 +141,8 @@ export class Connection {
     // During a handover both sockets deliver the same broadcasts; dedupe by seq makes that harmless.
     socket.on("message", (m) => live() && this.deps.message(m));
     socket.on("presence", (p) => live() && this.deps.presence(p));
+    socket.on("message:revised", (m) => live() && this.deps.revised(m));
+    socket.on("presence:delta", (d) => live() && this.deps.presenceDelta(d));
     socket.on("typing", (t) => live() && this.deps.typing(t));
     socket.connect();
     return conn;
@@ -168,7 +175,7 @@ export class Connection {
     store.update({ user: session.user, connections: store.state.connections + 1, nameError: null });
     if (conn === this.conn) {
       this.problem = null;
-      store.update({ pod: session.pod });
+      store.update({ pod: session.pod, limits: limitsOf(session) });
       this.enter("connected");
     }
     const epoch = conn.epoch;
@@ -276,7 +283,7 @@ export class Connection {
     const old = this.conn;
     this.standby = null;
     this.conn = next;
-    this.deps.store.update({ pod: next.session?.pod ?? null });
+    this.deps.store.update({ pod: next.session?.pod ?? null, limits: limitsOf(next.session) });
     this.enter(next.session ? "connected" : "reconnecting");
     // Queued messages go out through the new socket before the old one closes.
     this.deps.flush();

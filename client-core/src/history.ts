@@ -31,6 +31,8 @@ export function hasSeq(messages: readonly ChatMessage[], seq: number): boolean {
 export function insertMessages(
   messages: readonly ChatMessage[],
   incoming: readonly ChatMessage[],
+  /** Scrollback keeps the oldest when over the cap (the page just asked for); everything else the newest. */
+  keep: "newest" | "oldest" = "newest",
 ): readonly ChatMessage[] {
   let out: ChatMessage[] | null = null;
   for (const message of incoming) {
@@ -48,21 +50,58 @@ export function insertMessages(
     out.splice(at, 0, message);
   }
   if (out === null) return messages;
-  return out.length > MAX_MESSAGES_PER_ROOM ? out.slice(out.length - MAX_MESSAGES_PER_ROOM) : out;
+  if (out.length <= MAX_MESSAGES_PER_ROOM) return out;
+  return keep === "newest" ? out.slice(out.length - MAX_MESSAGES_PER_ROOM) : out.slice(0, MAX_MESSAGES_PER_ROOM);
 }
 
 /**
- * Move the resume cursor up over messages that follow it without a gap: the result is the
- * highest seq below which everything has been seen.
+ * Move the resume cursor up over seqs that follow it without a gap: messages, and `revisions`
+ * (seqs of edits and deletions already received). The result is the highest seq below which
+ * everything has been seen.
  */
-export function advanceContiguous(contiguous: number, messages: readonly ChatMessage[]): number {
+export function advanceContiguous(
+  contiguous: number,
+  messages: readonly ChatMessage[],
+  revisions: ReadonlySet<number> = new Set(),
+): number {
   let next = contiguous;
-  for (let i = lowerBound(messages, next + 1); messages[i]?.seq === next + 1; i++) next++;
+  for (let i = lowerBound(messages, next + 1); ; next++) {
+    if (messages[i]?.seq === next + 1) i++;
+    else if (!revisions.has(next + 1)) break;
+  }
   return next;
 }
 
-/** True when a message beyond the cursor has arrived, i.e. something between is missing. */
-export function hasGap(contiguous: number, messages: readonly ChatMessage[]): boolean {
+/** True when a message or revision beyond the cursor has arrived, i.e. something between is missing. */
+export function hasGap(
+  contiguous: number,
+  messages: readonly ChatMessage[],
+  revisions: ReadonlySet<number> = new Set(),
+): boolean {
   const last = messages[messages.length - 1];
-  return last !== undefined && last.seq > contiguous;
+  return (last !== undefined && last.seq > contiguous) || [...revisions].some((r) => r > contiguous);
+}
+
+/**
+ * Like `insertMessages`, but a seq already present is replaced when the incoming copy is a later
+ * revision of it (higher `rev`): join answers and history pages carry current states.
+ */
+export function mergeMessages(
+  messages: readonly ChatMessage[],
+  incoming: readonly ChatMessage[],
+  keep: "newest" | "oldest" = "newest",
+): readonly ChatMessage[] {
+  let out: ChatMessage[] | null = null;
+  const added: ChatMessage[] = [];
+  for (const message of incoming) {
+    const list: readonly ChatMessage[] = out ?? messages;
+    const at = lowerBound(list, message.seq);
+    const held = list[at];
+    if (held?.seq !== message.seq) added.push(message);
+    else if ((message.rev ?? 0) > (held.rev ?? 0)) {
+      out ??= messages.slice();
+      out[at] = message;
+    }
+  }
+  return insertMessages(out ?? messages, added, keep);
 }

@@ -8,7 +8,10 @@ export {
   statusOf,
 } from "./connection-state.js";
 export { describeError } from "./errors.js";
+export type { Refusal, RefusalCode } from "./input.js";
+export { type ClientLimits, protocolLimits } from "./limits.js";
 export type { OutboxEntry } from "./outbox.js";
+export { RequestError } from "./requests.js";
 export { type SocketIoOptions, socketIoFactory } from "./socket-io.js";
 export {
   type ChatState,

@@ -36,8 +36,33 @@ describe("sending", () => {
   it("rejects blank text without queueing anything", async () => {
     const h = createHarness();
     await connectAndJoin(h, "ada", ["general"]);
-    expect(h.client.send("general", "   \n ")).toBe("Type a message first.");
+    expect(h.client.send("general", "   \n ")).toEqual({ code: "blank", message: "Type a message first." });
     expect(h.state().outbox).toEqual([]);
+  });
+
+  it("refuses a text over the session's limit: nothing is queued and nobody receives it", async () => {
+    const h = createHarness();
+    h.server.limits = { ...h.server.limits, maxTextLength: 2000 };
+    await connectAndJoin(h, "ada", ["general"]);
+    expect(h.state().limits.maxTextLength).toBe(2000);
+    const refusal = h.client.send("general", "x".repeat(2100));
+    expect(refusal).toEqual({
+      code: "too_long",
+      message: expect.stringContaining("100 characters over the limit of 2000"),
+    });
+    expect(h.state().outbox).toEqual([]);
+    await advance(100);
+    expect(h.server.requestsOf("message:send")).toHaveLength(0);
+    expect(h.client.send("general", "x".repeat(2000))).toBeNull();
+    await until(() => h.server.requestsOf("message:send").length === 1, "the one at the limit is sent");
+  });
+
+  it("uses the protocol's limit with a protocol 1 server, which sends none", async () => {
+    const h = createHarness();
+    h.server.protocol = 1;
+    await connectAndJoin(h, "ada", ["general"]);
+    expect(h.state().limits.maxTextLength).toBe(4000);
+    expect(h.client.send("general", "x".repeat(4001))?.code).toBe("too_long");
   });
 
   it("delivers a message written while disconnected exactly once after reconnecting", async () => {

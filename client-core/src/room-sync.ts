@@ -1,8 +1,17 @@
-import { type ChatMessage, type ErrorBody, ErrorCode, type JoinResult, type Response, type User } from "@chat/protocol";
+import {
+  type ChatMessage,
+  type ErrorBody,
+  ErrorCode,
+  type JoinResult,
+  type PresenceDelta,
+  type Response,
+  type User,
+} from "@chat/protocol";
 import type { Conn } from "./conn.js";
 import { describeError } from "./errors.js";
-import { advanceContiguous, hasGap, hasSeq, insertMessages } from "./history.js";
-import type { RoomState } from "./state.js";
+import { advanceContiguous, hasGap, hasSeq, insertMessages, lowerBound, mergeMessages } from "./history.js";
+import { RoomPresence } from "./presence.js";
+import { emptyRoom, type RoomState } from "./state.js";
 import type { Store } from "./store.js";
 import { backoff, type Timer, type Timing } from "./timing.js";
 
@@ -34,11 +43,32 @@ export class RoomSync {
   private gapTimer: Timer | null = null;
   /** Consecutive gap fills that brought nothing new: slows down a fill loop. */
   private fruitless = 0;
+  /**
+   * Revision seqs received above the cursor. A revision (edit, deletion) takes a seq of the
+   * room like a message does, so the cursor moves over it once it has arrived.
+   */
+  private readonly revisions = new Set<number>();
+  private readonly members: RoomPresence;
 
   constructor(
     readonly name: string,
     private readonly deps: RoomSyncDeps,
-  ) {}
+  ) {
+    this.members = new RoomPresence({
+      graceMs: deps.timing.presenceGraceMs,
+      changed: (users) => this.setPresence(users),
+      fetch: async () => {
+        const conn = deps.current();
+        if (!conn?.session || !this.joinedOn.has(conn)) return null;
+        try {
+          const res = await conn.socket.request("room:presence", { room: name }, deps.timing.ackTimeoutMs);
+          return res.ok ? res.data : null;
+        } catch {
+          return null;
+        }
+      },
+    });
+  }
 
   private get room(): RoomState | undefined {
     return this.deps.store.state.rooms[this.name];
@@ -66,6 +96,7 @@ export class RoomSync {
     for (const conn of [...this.joinedOn, ...this.retries.keys()]) this.drop(conn);
     if (this.gapTimer) clearTimeout(this.gapTimer);
     this.gapTimer = null;
+    this.members.dispose();
   }
 
   /** Join on `conn`, or return the join already in flight there. */
@@ -91,7 +122,7 @@ export class RoomSync {
     if (!before) return;
     const epoch = conn.epoch;
     const since = before.loaded ? before.contiguous : undefined;
-    const wasGapFill = before.loaded && hasGap(before.contiguous, before.messages);
+    const wasGapFill = before.loaded && this.hasGap(before);
     let res: Response<JoinResult>;
     try {
       const payload = since === undefined ? { room: this.name } : { room: this.name, since };
@@ -164,39 +195,57 @@ export class RoomSync {
     let messages: readonly ChatMessage[];
     let contiguous: number;
     let notice = room.notice;
+    let hasMore = room.hasMore;
     if (room.loaded && since !== undefined && data.cursor < since) {
       // The server's history is older than ours: it was reset. Start over from what it has.
       messages = insertMessages([], data.messages);
       contiguous = data.cursor;
       notice = RESET_NOTICE;
+      this.revisions.clear();
+      hasMore = (messages[0]?.seq ?? 1) > 1;
     } else if (room.loaded && data.trimmed) {
       // What we missed is gone: show the latest page (and anything newer we already have).
-      messages = insertMessages(
+      messages = mergeMessages(
         insertMessages([], data.messages),
         room.messages.filter((m) => m.seq > data.cursor),
       );
       contiguous = data.cursor;
       notice = TRIMMED_NOTICE;
-    } else {
-      const fresh = room.loaded ? data.messages.filter((m) => m.seq > room.contiguous) : data.messages;
-      messages = insertMessages(room.messages, fresh);
+      hasMore = (messages[0]?.seq ?? 1) > 1;
+    } else if (room.loaded) {
+      // New messages, and the current state of older ones revised since `since` (kept only
+      // when we hold them: a tombstone of a message never shown would be noise).
+      const oldest = room.messages[0]?.seq ?? Number.POSITIVE_INFINITY;
+      messages = mergeMessages(
+        room.messages,
+        data.messages.filter(
+          (m) => m.seq > room.contiguous || (m.seq >= oldest && !m.deleted) || hasSeq(room.messages, m.seq),
+        ),
+      );
       contiguous = Math.max(room.contiguous, data.cursor);
+    } else {
+      messages = mergeMessages(room.messages, data.messages);
+      contiguous = Math.max(room.contiguous, data.cursor);
+      hasMore = (messages[0]?.seq ?? 1) > 1;
     }
     const { state } = this.deps.store;
     const me = state.user?.id;
     const missed =
       room.loaded && this.name !== state.activeRoom
-        ? messages.filter((m) => m.seq > lastSeen && m.author.id !== me).length
+        ? messages.filter((m) => m.seq > lastSeen && m.author.id !== me && !m.deleted).length
         : 0;
     this.deps.store.updateRoom(this.name, {
       messages,
-      contiguous: advanceContiguous(contiguous, messages),
+      contiguous: this.advance(contiguous, messages),
       loaded: true,
-      presence: data.presence,
+      hasMore,
       notice,
       error: null,
       unread: room.unread + missed,
     });
+    // Protocol 1 servers send no version: their list is simply the truth at that moment.
+    if (typeof data.presenceVersion === "number") this.members.snapshot(data.presence, data.presenceVersion);
+    else this.members.replace(data.presence);
     this.deps.received(this.name, data.messages);
   }
 
@@ -204,6 +253,10 @@ export class RoomSync {
   ingest(incoming: readonly ChatMessage[]): void {
     const room = this.room;
     if (!room) return;
+    if (room.loaded && incoming.some((m) => this.isFromReset(room, m))) {
+      this.restart();
+      return;
+    }
     // At or below the cursor everything has been seen or deliberately skipped.
     const fresh = incoming.filter((m) => !(room.loaded && m.seq <= room.contiguous) && !hasSeq(room.messages, m.seq));
     this.deps.received(this.name, incoming);
@@ -215,14 +268,71 @@ export class RoomSync {
     const authors = new Set(fresh.map((m) => m.author.id));
     this.deps.store.updateRoom(this.name, {
       messages,
-      contiguous: room.loaded ? advanceContiguous(room.contiguous, messages) : room.contiguous,
+      contiguous: room.loaded ? this.advance(room.contiguous, messages) : room.contiguous,
       unread: room.unread + unseen,
       typing: room.typing.filter((t) => !authors.has(t.user.id)),
     });
     this.checkGap();
   }
 
+  /** An edit or deletion (live, or the ack of our own): the message's new state, at seq `rev`. */
+  revise(message: ChatMessage): void {
+    const room = this.room;
+    if (!room) return;
+    const rev = message.rev;
+    const held = hasSeq(room.messages, message.seq);
+    // A message inside a hole gets its current state now; one we never held (older) stays unshown.
+    const show = held || (room.loaded && message.seq > room.contiguous);
+    const messages = show ? mergeMessages(room.messages, [message]) : room.messages;
+    if (room.loaded && rev !== undefined && rev > room.contiguous) this.revisions.add(rev);
+    const contiguous = room.loaded ? this.advance(room.contiguous, messages) : room.contiguous;
+    if (messages === room.messages && contiguous === room.contiguous) return;
+    this.deps.store.updateRoom(this.name, { messages, contiguous });
+    this.checkGap();
+  }
+
+  /** One page of scrollback before the oldest message held; resolves when it is in (or failed). */
+  async loadOlder(): Promise<void> {
+    const room = this.room;
+    const conn = this.deps.current();
+    if (!room?.loaded || !room.hasMore || room.loadingOlder || !conn?.session || !this.joinedOn.has(conn)) return;
+    const before = room.messages[0]?.seq ?? room.contiguous + 1;
+    this.deps.store.updateRoom(this.name, { loadingOlder: true });
+    try {
+      const res = await conn.socket.request("room:history", { room: this.name, before }, this.deps.timing.ackTimeoutMs);
+      const now = this.room;
+      if (!now) return;
+      if (!res.ok) {
+        this.deps.store.updateRoom(this.name, {
+          loadingOlder: false,
+          notice: `Could not load older messages: ${describeError(res.error)}`,
+        });
+        return;
+      }
+      // Deleted messages are left out of pages: an empty page with hasMore cannot happen, but a
+      // server that did it must not make us ask forever.
+      const older = res.data.messages.filter((m) => m.seq < before);
+      this.deps.store.updateRoom(this.name, {
+        messages: mergeMessages(now.messages, older, "oldest"),
+        hasMore: res.data.hasMore && older.length > 0,
+        loadingOlder: false,
+      });
+    } catch {
+      // Timed out or disconnected: scrolling up again asks again.
+      if (this.room) this.deps.store.updateRoom(this.name, { loadingOlder: false });
+    }
+  }
+
+  /** A protocol 1 server's full member list. */
   presence(users: readonly User[]): void {
+    this.members.replace(users);
+  }
+
+  presenceDelta(delta: PresenceDelta): void {
+    this.members.delta(delta);
+  }
+
+  private setPresence(users: readonly User[]): void {
     const room = this.room;
     if (!room) return;
     const present = new Set(users.map((u) => u.id));
@@ -232,9 +342,53 @@ export class RoomSync {
     });
   }
 
+  /**
+   * A live message at or below the cursor is normally a duplicate (a handover delivers twice).
+   * It is a sign the room was reused instead (it expired and a new one of the same name began at
+   * seq 1) when it differs from the message we hold at that seq, or is newer than our newest.
+   */
+  private isFromReset(room: RoomState, m: ChatMessage): boolean {
+    if (m.seq > room.contiguous) return false;
+    const held = room.messages[lowerBound(room.messages, m.seq)];
+    if (held?.seq === m.seq) return held.clientId !== m.clientId;
+    const newest = room.messages[room.messages.length - 1];
+    return newest !== undefined && m.ts > newest.ts;
+  }
+
+  /** Forget the room's history and join afresh: what we hold belongs to a room that no longer exists. */
+  private restart(): void {
+    const room = this.room;
+    if (!room) return;
+    this.revisions.clear();
+    const fresh = emptyRoom(this.name);
+    this.deps.store.updateRoom(this.name, {
+      messages: fresh.messages,
+      contiguous: 0,
+      loaded: false,
+      hasMore: false,
+      notice: RESET_NOTICE,
+    });
+    const conn = this.deps.current();
+    if (conn?.session) {
+      this.joinedOn.delete(conn);
+      void this.join(conn);
+    }
+  }
+
+  /** Move the cursor over messages and revisions that follow it without a gap. */
+  private advance(contiguous: number, messages: readonly ChatMessage[]): number {
+    const next = advanceContiguous(contiguous, messages, this.revisions);
+    for (const rev of this.revisions) if (rev <= next) this.revisions.delete(rev);
+    return next;
+  }
+
+  private hasGap(room: RoomState): boolean {
+    return hasGap(room.contiguous, room.messages, this.revisions);
+  }
+
   private checkGap(): void {
     const room = this.room;
-    if (!room?.loaded || !hasGap(room.contiguous, room.messages) || this.gapTimer) return;
+    if (!room?.loaded || !this.hasGap(room) || this.gapTimer) return;
     const { timing } = this.deps;
     const delay = Math.min(timing.retryMaxMs, timing.gapFillDelayMs * 2 ** this.fruitless);
     this.gapTimer = setTimeout(() => {
@@ -242,7 +396,7 @@ export class RoomSync {
       const conn = this.deps.current();
       const now = this.room;
       // Not joined yet? The (re)join in progress asks with `since` and so fills the hole itself.
-      if (!conn?.session || !this.joinedOn.has(conn) || !now || !hasGap(now.contiguous, now.messages)) return;
+      if (!conn?.session || !this.joinedOn.has(conn) || !now || !this.hasGap(now)) return;
       void this.join(conn);
     }, delay);
   }

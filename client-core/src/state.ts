@@ -1,5 +1,6 @@
 import { type ChatMessage, nameSchema, roomSchema, type User } from "@chat/protocol";
 import type { ConnectionState } from "./connection-state.js";
+import { type ClientLimits, protocolLimits } from "./limits.js";
 import type { OutboxEntry, OutboxStore } from "./outbox.js";
 import { readSavedRooms, type SafeStorage, StorageKeys } from "./storage.js";
 
@@ -25,7 +26,12 @@ export interface RoomState {
   readonly contiguous: number;
   /** True once a join has answered: `contiguous` means something and rejoins send `since`. */
   readonly loaded: boolean;
+  /** Members, sorted by name. */
   readonly presence: readonly User[];
+  /** The server may hold messages older than the first one here (`loadOlder` fetches them). */
+  readonly hasMore: boolean;
+  /** A `room:history` page is on its way. */
+  readonly loadingOlder: boolean;
   readonly typing: readonly TypingUser[];
   /** Messages from others that arrived while another room was open. */
   readonly unread: number;
@@ -47,6 +53,8 @@ export interface ChatState {
   readonly statusDetail: string | null;
   /** The pod serving the connection in use. */
   readonly pod: string | null;
+  /** What the server accepts (`session.limits`; the protocol's own before a session or from a protocol 1 server). */
+  readonly limits: ClientLimits;
   /** A make-before-break move to another pod is under way. */
   readonly handingOver: boolean;
   /** Sessions established so far (first connect, reconnects and handovers). */
@@ -128,6 +136,8 @@ export function emptyRoom(name: string): RoomState {
     contiguous: 0,
     loaded: false,
     presence: [],
+    hasMore: false,
+    loadingOlder: false,
     typing: [],
     unread: 0,
     notice: null,
@@ -150,6 +160,7 @@ export function initialState(storage: SafeStorage, outboxStore: OutboxStore): Ch
     status: "offline",
     statusDetail: null,
     pod: null,
+    limits: protocolLimits,
     handingOver: false,
     connections: 0,
     disconnectedMs: 0,

@@ -4,6 +4,8 @@ export interface Timing {
   ackTimeoutMs: number;
   /** Wait this long after noticing a hole before asking for it: out-of-order broadcasts usually fill it first. */
   gapFillDelayMs: number;
+  /** A presence version skipped this long (another pod's event may carry it) costs one `room:presence`. */
+  presenceGraceMs: number;
   /** Exponential backoff for retries (sends, joins, refused handshakes): base and cap. */
   retryBaseMs: number;
   retryMaxMs: number;
@@ -22,6 +24,7 @@ export interface Timing {
 export const defaultTiming: Timing = {
   ackTimeoutMs: 10_000,
   gapFillDelayMs: 200,
+  presenceGraceMs: 1_000,
   retryBaseMs: 500,
   retryMaxMs: 15_000,
   typingThrottleMs: 2_000,

@@ -32,7 +32,15 @@ export type SocketEvents = ServerToClientEvents & {
 };
 
 /** Client-to-server events that take an acknowledgement. */
-export type RequestEvent = "room:join" | "room:leave" | "message:send";
+export type RequestEvent =
+  | "room:join"
+  | "room:leave"
+  | "room:presence"
+  | "message:send"
+  | "room:history"
+  | "message:edit"
+  | "message:delete"
+  | "rooms:list";
 export type RequestPayload<E extends RequestEvent> = Parameters<ClientToServerEvents[E]>[0];
 /** The acknowledgement: `Response<JoinResult>` for "room:join", and so on. */
 export type RequestResult<E extends RequestEvent> = Parameters<Parameters<ClientToServerEvents[E]>[1]>[0];

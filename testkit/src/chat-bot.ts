@@ -103,7 +103,7 @@ export class ChatBot {
   /** Queue a message; resolves with the stored message once delivered (never rejects for the network). */
   send(room: string, text: string): Promise<ChatMessage> {
     const entry = this.client.enqueue(room, text);
-    if (typeof entry === "string") return Promise.reject(new Error(entry));
+    if ("code" in entry) return Promise.reject(new Error(entry.message));
     return new Promise((resolve) => this.waiting.set(entry.clientId, resolve));
   }
 

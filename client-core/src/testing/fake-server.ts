@@ -4,8 +4,11 @@ import {
   fail,
   type HandshakeAuth,
   ok,
+  type PresenceDelta,
   type RefusalBody,
   type Response,
+  type SessionLimits,
+  seqOfId,
   type User,
 } from "@chat/protocol";
 import type {
@@ -32,9 +35,14 @@ export interface LoggedRequest {
 export type Interceptor = (req: LoggedRequest) => Response<unknown> | "hold" | { delayMs: number } | undefined;
 
 interface FakeRoom {
+  /** Current states (edits applied, tombstones kept), in seq order. */
   messages: ChatMessage[];
-  /** Highest seq ever assigned (messages may have been trimmed below it). */
+  /** Highest seq ever assigned to a message or a revision (messages may have been trimmed below it). */
   seq: number;
+  /** The member set's version: one step per user entering or leaving. */
+  presenceVersion: number;
+  /** Users present at `presenceVersion`. */
+  present: Map<string, User>;
 }
 
 /**
@@ -58,6 +66,11 @@ export class FakeServer {
   /** False: broadcasts are not delivered automatically (use `deliver`). */
   autoBroadcast = true;
   historyPage = 50;
+  /** 2: revisions, history, limits and presence deltas; 1: full presence lists, no limits. */
+  protocol: 1 | 2 = 2;
+  limits: SessionLimits = { maxTextLength: 4000, maxRoomsPerSocket: 20, messagesPerWindow: 100, windowMs: 10_000 };
+  /** Presence versions whose delta is never delivered (as if lost or very late). */
+  readonly withheldPresence = new Set<number>();
   private readonly tokens = new Map<string, User>();
   private readonly byClientId = new Map<string, ChatMessage>();
   private users = 0;
@@ -79,7 +92,7 @@ export class FakeServer {
   room(name: string): FakeRoom {
     let room = this.rooms.get(name);
     if (!room) {
-      room = { messages: [], seq: 0 };
+      room = { messages: [], seq: 0, presenceVersion: 0, present: new Map() };
       this.rooms.set(name, room);
     }
     return room;
@@ -88,6 +101,28 @@ export class FakeServer {
   /** Store a message as if `author` sent it from elsewhere, and broadcast it. */
   post(room: string, text: string, author: User = { id: "u-other", name: "Other" }): ChatMessage {
     return this.append(room, text, author, `other-${this.room(room).seq + 1}-${Math.random().toString(36).slice(2)}`);
+  }
+
+  /** Edit (text) or delete (null) a stored message as its author would, and broadcast the new state. */
+  revise(room: string, seq: number, text: string | null): ChatMessage {
+    const r = this.room(room);
+    const at = r.messages.findIndex((m) => m.seq === seq);
+    const held = r.messages[at];
+    if (!held) throw new Error(`no message ${room}:${seq}`);
+    const rev = ++r.seq;
+    const ts = 1_700_000_000_000 + rev;
+    const next: ChatMessage =
+      text === null ? { ...held, text: "", deleted: true, rev } : { ...held, text, editedAt: ts, rev };
+    r.messages[at] = next;
+    if (this.autoBroadcast && this.protocol >= 2) for (const s of this.members(room)) s.push("message:revised", next);
+    return next;
+  }
+
+  /** The room expired: the next message of that name starts at seq 1 again (members stay joined). */
+  expire(room: string): void {
+    const r = this.room(room);
+    r.messages = [];
+    r.seq = 0;
   }
 
   /** Forget every message below `seq` (as a capped history does). */
@@ -134,30 +169,58 @@ export class FakeServer {
 
   handle(socket: FakeSocket, event: RequestEvent, payload: Record<string, unknown>): Response<unknown> {
     const room = String(payload.room);
+    const r = this.room(room);
     switch (event) {
       case "room:join": {
         socket.rooms.add(room);
-        const r = this.room(room);
         const since = typeof payload.since === "number" ? payload.since : undefined;
         const oldest = r.messages[0]?.seq ?? r.seq + 1;
         const trimmed = since !== undefined && since < oldest - 1;
+        const live = r.messages.filter((m) => !m.deleted);
         const messages =
           since === undefined || trimmed
-            ? r.messages.slice(-this.historyPage)
-            : r.messages.filter((m) => m.seq > since);
+            ? live.slice(-this.historyPage)
+            : r.messages.filter((m) => m.seq > since || (m.rev ?? 0) > since);
         this.broadcastPresence(room);
-        return ok({ room, messages, cursor: r.seq, presence: this.presence(room), trimmed });
+        const presence = { presence: [...r.present.values()], presenceVersion: r.presenceVersion };
+        if (this.protocol < 2) return ok({ room, messages, cursor: r.seq, presence: presence.presence, trimmed });
+        return ok({ room, messages, cursor: r.seq, ...presence, trimmed });
       }
       case "room:leave":
         socket.rooms.delete(room);
         this.broadcastPresence(room);
         return ok({ room });
+      case "room:presence":
+        if (!socket.rooms.has(room)) return fail(ErrorCode.NotInRoom, `join ${room} first`);
+        return ok({ room, version: r.presenceVersion, users: [...r.present.values()] });
+      case "room:history": {
+        if (!socket.rooms.has(room)) return fail(ErrorCode.NotInRoom, `join ${room} first`);
+        const before = Number(payload.before);
+        const older = r.messages.filter((m) => m.seq < before && !m.deleted);
+        const messages = older.slice(-this.historyPage);
+        return ok({ room, messages, hasMore: older.length > messages.length });
+      }
+      case "message:edit":
+      case "message:delete": {
+        if (!socket.rooms.has(room)) return fail(ErrorCode.NotInRoom, `join ${room} first`);
+        const seq = seqOfId(room, String(payload.id));
+        const held = r.messages.find((m) => m.seq === seq);
+        if (!held || held.deleted) return fail(ErrorCode.NotFound, "no such message");
+        if (held.author.id !== socket.user?.id) return fail(ErrorCode.Forbidden, "not your message");
+        return ok(this.revise(room, held.seq, event === "message:edit" ? String(payload.text) : null));
+      }
+      case "rooms:list":
+        return ok({
+          rooms: [...this.rooms.entries()].map(([name, x]) => ({ room: name, members: x.present.size })),
+        });
       case "message:send": {
         if (!socket.rooms.has(room)) return fail(ErrorCode.NotInRoom, `join ${room} first`);
         const clientId = String(payload.clientId);
         const original = this.byClientId.get(clientId);
         if (original) return ok(original);
-        return ok(this.append(room, String(payload.text), socket.user as User, clientId));
+        const text = String(payload.text);
+        if (text.length > this.limits.maxTextLength) return fail(ErrorCode.InvalidPayload, "text: too long");
+        return ok(this.append(room, text, socket.user as User, clientId));
       }
     }
   }
@@ -169,9 +232,32 @@ export class FakeServer {
     }
   }
 
+  /** Announce the room's member changes: full lists (protocol 1) or one delta per change (protocol 2). */
   broadcastPresence(room: string): void {
     const users = this.presence(room);
-    for (const s of this.members(room)) s.push("presence", { room, users });
+    if (this.protocol < 2) {
+      for (const s of this.members(room)) s.push("presence", { room, users });
+      return;
+    }
+    const r = this.room(room);
+    const now = new Map(users.map((u) => [u.id, u]));
+    const deltas: PresenceDelta[] = [];
+    for (const [id, user] of r.present) {
+      if (now.has(id)) continue;
+      r.present.delete(id);
+      const version = ++r.presenceVersion;
+      deltas.push({ room, version, joined: [], left: [{ ...user, version }] });
+    }
+    for (const [id, user] of now) {
+      if (r.present.has(id)) continue;
+      r.present.set(id, user);
+      const version = ++r.presenceVersion;
+      deltas.push({ room, version, joined: [{ ...user, version }], left: [] });
+    }
+    for (const delta of deltas) {
+      if (this.withheldPresence.has(delta.version)) continue;
+      for (const s of this.members(room)) s.push("presence:delta", delta);
+    }
   }
 
   private append(room: string, text: string, author: User, clientId: string): ChatMessage {
@@ -351,7 +437,8 @@ export class FakeSocket implements TransportSocket {
       token: this.server.issueToken(result.user),
       user: result.user,
       pod: this.pod,
-      protocol: 1,
+      protocol: this.server.protocol,
+      ...(this.server.protocol >= 2 ? { limits: this.server.limits } : {}),
     });
   }
 

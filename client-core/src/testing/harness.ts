@@ -69,3 +69,13 @@ export async function connectAndJoin(h: Harness, name: string, rooms: string[]):
 export function seqs(h: Harness, room: string): number[] {
   return (h.state().rooms[room]?.messages ?? []).map((m) => m.seq);
 }
+
+/** Await a client promise under fake timers: time advances until it settles. */
+export async function settle<T>(promise: Promise<T>, what = "an answer"): Promise<T> {
+  let result: { value: T } | null = null;
+  void promise.then((value) => {
+    result = { value };
+  });
+  await until(() => result !== null, what);
+  return (result as unknown as { value: T }).value;
+}

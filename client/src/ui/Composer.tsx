@@ -1,6 +1,5 @@
 import { type FormEvent, type KeyboardEvent, useEffect, useId, useLayoutEffect, useRef, useState } from "react";
 import { useChat, useClient } from "./context.js";
-import { sessionLimits } from "./core-bridge.js";
 
 /** The counter appears this close to the limit. */
 const COUNTER_FROM = 200;
@@ -11,9 +10,8 @@ const drafts = new Map<string, string>();
 /** Enter sends, Shift+Enter starts a new line. Sending works offline too: the message waits in the outbox. */
 export function Composer({ room }: { room: string }) {
   const client = useClient();
-  // Re-read on every session: the limit is the server's (MAX_TEXT_LENGTH), the protocol's before one answers.
-  useChat((s) => s.user);
-  const { maxTextLength } = sessionLimits(client);
+  // The server's limit (MAX_TEXT_LENGTH) from the session; the protocol's own before one answers.
+  const maxTextLength = useChat((s) => s.limits.maxTextLength);
   const [text, setText] = useState(() => drafts.get(room) ?? "");
   const [error, setError] = useState<string | null>(null);
   const input = useRef<HTMLTextAreaElement>(null);
@@ -51,7 +49,7 @@ export function Composer({ room }: { room: string }) {
       input.current?.focus();
       return;
     }
-    const problem = client.send(room, text);
+    const problem = client.send(room, text)?.message ?? null;
     setError(problem);
     if (!problem) change("");
     input.current?.focus();

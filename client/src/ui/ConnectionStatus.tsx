@@ -18,7 +18,9 @@ export function ConnectionStatus() {
   const total = totalDisconnectedMs({ disconnectedMs, disconnectedSince }, now);
 
   let label: string;
-  if (status === "connected") label = pod ? `Connected · pod ${pod}` : "Connected";
+  // Derived from the state machine's handing-over state: the pod drains, a new socket takes over.
+  if (handingOver) label = "Moving to another server…";
+  else if (status === "connected") label = pod ? `Connected · pod ${pod}` : "Connected";
   else if (status === "reconnecting") label = connections === 0 ? "Connecting…" : "Reconnecting…";
   else label = "Offline";
 

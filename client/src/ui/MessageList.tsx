@@ -1,6 +1,6 @@
 import { type FeedItem, roomFeed } from "@chat/client-core";
 import type { ChatMessage } from "@chat/protocol";
-import { Fragment, memo, useCallback, useLayoutEffect, useMemo, useRef, useState } from "react";
+import { type FormEvent, Fragment, memo, useCallback, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { useChat, useClient } from "./context.js";
 import { dayKey, dayLabel } from "./dates.js";
 import { Avatar } from "./PresenceList.js";
@@ -25,6 +25,9 @@ export function MessageList({ room }: { room: string }) {
   const name = useChat((s) => s.user?.name ?? s.name ?? "");
   const presence = useChat((s) => s.rooms[room]?.presence);
   const blocked = useChat((s) => s.rooms[room]?.error != null);
+  const hasMore = useChat((s) => s.rooms[room]?.hasMore ?? false);
+  const loadingOlder = useChat((s) => s.rooms[room]?.loadingOlder ?? false);
+  const client = useClient();
   // Keyed by the names, not the list: a presence update that changes no name re-renders no row.
   const presentKey = presence?.map((u) => u.name).join("\u0000") ?? "";
   const present = useMemo(() => (presentKey ? presentKey.split("\u0000") : NO_NAMES), [presentKey]);
@@ -38,6 +41,9 @@ export function MessageList({ room }: { room: string }) {
   const scroller = useRef<HTMLDivElement>(null);
   const atBottom = useRef(true);
   const lastKey = useRef<string | null>(null);
+  const firstKey = useRef<string | null>(null);
+  /** scrollHeight before an older page went in on top, to keep what the reader looks at in place. */
+  const heightBefore = useRef<number | null>(null);
   const [newBelow, setNewBelow] = useState(false);
 
   const scrollToBottom = useCallback(() => {
@@ -49,6 +55,14 @@ export function MessageList({ room }: { room: string }) {
 
   // Before paint, so a new message never flashes at the wrong scroll position.
   useLayoutEffect(() => {
+    const el = scroller.current;
+    const first = items[0]?.key ?? null;
+    const prepended = firstKey.current !== null && first !== firstKey.current;
+    firstKey.current = first;
+    if (el && prepended && heightBefore.current !== null) {
+      el.scrollTop += el.scrollHeight - heightBefore.current;
+      heightBefore.current = null;
+    }
     const last = items[items.length - 1];
     const appended = last !== undefined && last.key !== lastKey.current;
     lastKey.current = last?.key ?? null;
@@ -73,7 +87,12 @@ export function MessageList({ room }: { room: string }) {
     if (!el) return;
     atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < STICK_PX;
     if (atBottom.current) setNewBelow(false);
+    if (el.scrollTop < STICK_PX && hasMore && !loadingOlder) {
+      heightBefore.current = el.scrollHeight;
+      void client.loadOlder(room);
+    }
   };
+  const startsAtOne = (messages?.[0]?.seq ?? 1) === 1;
 
   return (
     <div className="messages-wrap">
@@ -90,6 +109,16 @@ export function MessageList({ room }: { room: string }) {
       >
         {loaded && items.length === 0 && <p className="messages-empty muted">No messages yet. Say hello!</p>}
         {!loaded && !blocked && items.length === 0 && <p className="messages-empty muted">Loading history…</p>}
+        {loaded && hasMore && (
+          <p className="history-edge muted" data-testid="history-more">
+            {loadingOlder ? "Loading older messages…" : "Scroll up for older messages"}
+          </p>
+        )}
+        {loaded && !hasMore && items.length > 0 && (
+          <p className="history-edge muted" data-testid={startsAtOne ? "history-start" : "history-trimmed"}>
+            {startsAtOne ? "This is the start of the conversation." : "Older messages are no longer kept."}
+          </p>
+        )}
         <ol className="message-items">
           {items.map((item, i) => {
             const previous = items[i - 1];
@@ -144,6 +173,14 @@ const MessageRow = memo(
     const client = useClient();
     const date = new Date(item.ts);
     const deleted = stored?.deleted === true;
+    const [editing, setEditing] = useState(false);
+    const [problem, setProblem] = useState<string | null>(null);
+    const canRevise = own && stored !== undefined && !deleted;
+    const remove = async () => {
+      if (!stored) return;
+      const refusal = await client.delete(stored.room, stored.id);
+      setProblem(refusal?.message ?? null);
+    };
     return (
       <li
         className={`message${own ? " own" : ""}${continued ? " continued" : ""} status-${item.status}`}
@@ -178,11 +215,35 @@ const MessageRow = memo(
             <p className="text deleted" data-testid="message-text">
               Message deleted
             </p>
+          ) : editing && stored ? (
+            <EditForm
+              message={stored}
+              done={(error) => {
+                setProblem(error);
+                if (!error) setEditing(false);
+              }}
+              cancel={() => setEditing(false)}
+            />
           ) : (
             // Plain text with links and mentions as elements: React escapes everything; line breaks are kept by CSS.
             <p className="text" data-testid="message-text" title={continued ? fullFormat.format(date) : undefined}>
               <RichText text={stored?.text ?? item.text} present={present} me={me} />
               {stored?.editedAt !== undefined && <span className="edited muted"> (edited)</span>}
+            </p>
+          )}
+          {canRevise && !editing && (
+            <div className="message-actions">
+              <button type="button" className="link-button" aria-label="Edit" onClick={() => setEditing(true)}>
+                Edit
+              </button>
+              <button type="button" className="link-button" aria-label="Delete" onClick={() => void remove()}>
+                Delete
+              </button>
+            </div>
+          )}
+          {problem && (
+            <p className="note" role="alert">
+              {problem}
             </p>
           )}
           {item.status === "pending" && item.error && <p className="note">{item.error}</p>}
@@ -218,6 +279,49 @@ const MessageRow = memo(
     a.item.author.name === b.item.author.name &&
     a.item.author.id === b.item.author.id,
 );
+
+/** Inline editing of one of our messages: Enter saves, Escape cancels. */
+function EditForm({
+  message,
+  done,
+  cancel,
+}: {
+  message: ChatMessage;
+  done: (error: string | null) => void;
+  cancel: () => void;
+}) {
+  const client = useClient();
+  const [text, setText] = useState(message.text);
+  const save = async (event?: FormEvent) => {
+    event?.preventDefault();
+    if (text.trim() === message.text) return cancel();
+    const refusal = await client.edit(message.room, message.id, text);
+    done(refusal?.message ?? null);
+  };
+  return (
+    <form className="edit-form" onSubmit={(e) => void save(e)}>
+      <textarea
+        aria-label="Edit message"
+        value={text}
+        // biome-ignore lint/a11y/noAutofocus: the user just asked to edit this message
+        autoFocus
+        onChange={(e) => setText(e.target.value)}
+        onKeyDown={(e) => {
+          if (e.key === "Escape") cancel();
+          if (e.key === "Enter" && !e.shiftKey && !e.nativeEvent.isComposing) void save(e);
+        }}
+      />
+      <div className="edit-actions">
+        <button type="submit" className="link-button">
+          Save
+        </button>
+        <button type="button" className="link-button" onClick={cancel}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}
 
 function StatusMark({ status }: { status: FeedItem["status"] }) {
   if (status === "sent") {

@@ -1,7 +1,6 @@
 import type { RoomSummary } from "@chat/protocol";
 import { useCallback, useEffect, useRef, useState } from "react";
 import { useChat, useClient } from "./context.js";
-import { listRooms } from "./core-bridge.js";
 
 const ago = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
 
@@ -23,7 +22,7 @@ function useActiveRooms(): [Listing, () => void] {
   const load = useCallback(() => {
     const mine = ++generation.current;
     setListing({ state: "loading" });
-    listRooms(client).then(
+    client.listRooms().then(
       (rooms) => mine === generation.current && setListing({ state: "ready", rooms }),
       (err: Error) => mine === generation.current && setListing({ state: "error", message: err.message }),
     );
