@@ -1,6 +1,6 @@
 import { GenPool } from "./gen/pool.js";
 import { CpuMeter } from "./procstat.js";
-import type { Cluster } from "./targets.js";
+import { type Cluster, markServerProfiles } from "./targets.js";
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -26,12 +26,17 @@ export function progressDone() {
 export const share = (total: number, parts: number, i: number) =>
   Math.floor(total / parts) + (i < total % parts ? 1 : 0);
 
-export const meterFor = (cluster: Cluster, gens: GenPool) =>
-  new CpuMeter(() => ({
-    server: cluster.serverPids(),
-    redis: cluster.redisPid ? [cluster.redisPid] : [],
-    generators: gens.pids,
-  }));
+/** `profileWindow`: whether the first reset opens the servers' profiled window (--cpu-prof). */
+export const meterFor = (cluster: Cluster, gens: GenPool, profileWindow = true) =>
+  new CpuMeter(
+    () => ({
+      server: cluster.serverPids(),
+      redis: cluster.redisPid ? [cluster.redisPid] : [],
+      generators: gens.pids,
+    }),
+    // A scenario may close the window (join does) or place it itself (fan-out: its reference step).
+    () => profileWindow && markServerProfiles(cluster.serverPids(), "open"),
+  );
 
 export const round = (x: number, digits = 2) => {
   const f = 10 ** digits;

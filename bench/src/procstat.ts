@@ -66,14 +66,24 @@ export class CpuMeter {
   private machine = machineTicks();
   private t0 = process.hrtime.bigint();
 
-  constructor(private readonly groups: () => CpuGroups) {
-    this.reset();
+  constructor(
+    private readonly groups: () => CpuGroups,
+    /** Called when the measured window opens again (see reset). */
+    private readonly onReset: () => void = () => {},
+  ) {
+    this.restart();
   }
 
   /** Latest CPU seen per pid: a process that exits keeps what it used (call sample() while pods come and go). */
   private last = new Map<number, { group: string; cpu: number }>();
 
+  /** The measured window starts now. */
   reset() {
+    this.onReset();
+    this.restart();
+  }
+
+  private restart() {
     this.start.clear();
     this.last.clear();
     for (const pids of Object.values(this.groups())) {

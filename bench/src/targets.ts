@@ -120,6 +120,8 @@ async function referencePod(kind: Kind, entry: string, env: Record<string, strin
 }
 
 let cpuProfileDir: string | undefined;
+/** pid -> window marks sent (see markServerProfiles). */
+const profiledPids = new Map<number, number>();
 let oursEntry: string | undefined;
 
 /** `--ours-entry`: run ours from another build of server/dist/main.js (a before/after comparison). */
@@ -133,6 +135,24 @@ export function runOursFrom(entry: string | undefined) {
  */
 export function profileServersInto(dir: string | undefined) {
   cpuProfileDir = dir;
+}
+
+/**
+ * With `--cpu-prof`, the servers' measured window (servers/cpu-prof.ts): `open` starts each
+ * process' profile afresh (once), `close` writes it (once, after an open). Both are SIGUSR2.
+ */
+export function markServerProfiles(pids: number[], mark: "open" | "close") {
+  const before = mark === "open" ? 0 : 1;
+  for (const pid of pids) {
+    // Only a process started with the preload handles SIGUSR2; to any other it is fatal.
+    if (profiledPids.get(pid) !== before) continue;
+    profiledPids.set(pid, before + 1);
+    try {
+      process.kill(pid, "SIGUSR2");
+    } catch {
+      // Gone already: nothing to profile.
+    }
+  }
 }
 
 /** Redis and `pods` server processes of one kind, each target on its own fresh Redis. */
@@ -154,6 +174,7 @@ export async function startCluster(kind: Kind, opts: ClusterOptions): Promise<Cl
   const live = new Set<Pod>();
   const track = async () => {
     const pod = await addPod();
+    if (profiling) profiledPids.set(pod.pid, 0);
     live.add(pod);
     void pod.exited.then(() => live.delete(pod));
     return pod;

@@ -2,8 +2,14 @@ import { readdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { table } from "./tables.js";
 
+interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+}
+
 interface CpuProfile {
-  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+  nodes: { id: number; callFrame: CallFrame; children?: number[] }[];
   samples: number[];
   timeDeltas: number[];
 }
@@ -14,27 +20,52 @@ export interface Frame {
   share: number;
 }
 
-/** Self time per function (summed over every node of that function), highest first. */
-export function topFrames(file: string, limit = 15): { totalMs: number; frames: Frame[] } {
+export interface Profile {
+  totalMs: number;
+  /** Self time per function (summed over every node of that function), highest first. */
+  frames: Frame[];
+  /**
+   * Every sample charged to the innermost frame of our own code (server or protocol) on its
+   * stack: what each of our functions costs, including the libraries it calls. Samples with no
+   * frame of ours on the stack (Socket.IO's own work, timers, GC) are "(no frame of ours)".
+   */
+  ours: Frame[];
+}
+
+const OUR_CODE = /\/(server|protocol)\/dist\//;
+
+export function topFrames(file: string, limit = 15): Profile {
   const profile = JSON.parse(readFileSync(file, "utf8")) as CpuProfile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const self = new Map<string, number>();
+  const ours = new Map<string, number>();
+  const add = (m: Map<string, number>, key: string, us: number) => m.set(key, (m.get(key) ?? 0) + us);
   let total = 0;
   profile.samples.forEach((id, i) => {
     const f = byId.get(id);
     const us = profile.timeDeltas[i] ?? 0;
     if (!f || f.functionName === "(idle)") return;
     total += us;
-    const where = f.url ? `${shorten(f.url)}:${f.lineNumber + 1}` : "";
-    const key = `${f.functionName || "(anonymous)"} ${where}`.trim();
-    self.set(key, (self.get(key) ?? 0) + us);
+    add(self, label(f), us);
+    let at: number | undefined = id;
+    while (at !== undefined && !OUR_CODE.test(byId.get(at)?.url ?? "")) at = parent.get(at);
+    const mine = at === undefined ? undefined : byId.get(at);
+    add(ours, mine ? label(mine) : "(no frame of ours)", us);
   });
-  const frames = [...self]
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, limit)
-    .map(([frame, us]) => ({ frame, selfMs: Math.round(us / 100) / 10, share: total > 0 ? us / total : 0 }));
-  return { totalMs: Math.round(total / 1000), frames };
+  const top = (m: Map<string, number>) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, limit)
+      .map(([frame, us]) => ({ frame, selfMs: Math.round(us / 100) / 10, share: total > 0 ? us / total : 0 }));
+  return { totalMs: Math.round(total / 1000), frames: top(self), ours: top(ours) };
 }
+
+const label = (f: CallFrame) => {
+  const where = f.url ? `${shorten(f.url)}:${f.lineNumber + 1}` : "";
+  return `${f.functionName || "(anonymous)"} ${where}`.trim();
+};
 
 const shorten = (url: string) => {
   const path = url.replace(/^file:\/\//, "");
@@ -50,11 +81,13 @@ export function profileTables(dir: string, limit = 15): string {
   return files
     .sort()
     .map((f) => {
-      const { totalMs, frames } = topFrames(join(dir, f), limit);
-      return `\n${f}: ${totalMs} ms of samples (idle excluded), top ${limit} by self time\n\n${table(
-        ["frame", "self ms", "share"],
-        frames.map((x) => [x.frame, x.selfMs, `${(x.share * 100).toFixed(1)}%`]),
-      )}`;
+      const { totalMs, frames, ours } = topFrames(join(dir, f), limit);
+      const rows = (xs: Frame[]) => xs.map((x) => [x.frame, x.selfMs, `${(x.share * 100).toFixed(1)}%`]);
+      const head = `\n${f}: ${totalMs} ms of samples (idle excluded)`;
+      const bySelf = `top ${limit} by self time\n\n${table(["frame", "self ms", "share"], rows(frames))}`;
+      if (!f.startsWith("ours")) return `${head}, ${bySelf}`;
+      const byOurs = `charged to the innermost frame of our code\n\n${table(["frame", "ms", "share"], rows(ours))}`;
+      return `${head}, ${bySelf}\n\n${byOurs}`;
     })
     .join("\n");
 }

@@ -3,7 +3,7 @@ import { type LatencySummary, mergeEncoded, summarize } from "../gen/hist.js";
 import type { ConnectResult, JoinResult, Kind, WindowResult } from "../gen/messages.js";
 import type { GenPool } from "../gen/pool.js";
 import type { Profile } from "../profiles.js";
-import { type ClusterOptions, startCluster } from "../targets.js";
+import { type ClusterOptions, markServerProfiles, startCluster } from "../targets.js";
 
 export interface FanoutStep {
   /** msg/s into the room asked for, and sent. */
@@ -75,7 +75,7 @@ export async function fanout(
   const cluster = await startCluster(kind, { pods: f.pods, ...opts.cluster });
   try {
     return await withGenerators(profile.generators, async (gens) => {
-      const meter = meterFor(cluster, gens);
+      const meter = meterFor(cluster, gens, false);
       const urls = cluster.pods.map((p) => p.url);
       progress(`${label}: connecting ${f.subscribers} subscribers + ${f.sendersPerGen * gens.size} senders`);
       const subs = await gens.all<ConnectResult>((i) => ({
@@ -114,11 +114,14 @@ export async function fanout(
         await gens.all((i) => ({ cmd: "load", rate: share(rate, gens.size, i), room: ROOM, pad: "x".repeat(f.pad) }));
         await sleep(f.warmupMs);
         await gens.all({ cmd: "window" });
+        // --cpu-prof: the servers' profiles cover the reference step only.
+        if (rate === REFERENCE_RATE) markServerProfiles(cluster.serverPids(), "open");
         meter.reset();
         const genStart = gens.pids.map((pid) => pid);
         await sleep(f.stepMs);
         const windows = await gens.all<WindowResult>({ cmd: "window" });
         const cpu = meter.read();
+        if (rate === REFERENCE_RATE) markServerProfiles(cluster.serverPids(), "close");
         await gens.all({ cmd: "stopLoad" });
         const perGen = genStart.length;
         const wallS = cpu.wallS;

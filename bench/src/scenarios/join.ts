@@ -1,7 +1,7 @@
 import { meterFor, progress, round, share, sleep, withGenerators } from "../common.js";
 import type { ConnectResult, JoinResult, Kind, WindowResult } from "../gen/messages.js";
 import type { Profile } from "../profiles.js";
-import { startCluster } from "../targets.js";
+import { markServerProfiles, startCluster } from "../targets.js";
 
 export interface JoinRow {
   target: Kind;
@@ -64,6 +64,7 @@ export async function joinStorm(kind: Kind, profile: Profile, members: number): 
         if (n === 0) break;
       }
       const cpu = meter.read();
+      markServerProfiles(cluster.serverPids(), "close");
       return {
         target: kind,
         members,

@@ -233,7 +233,9 @@ export function registerChatHandlers(socket: ChatSocket, deps: HandlerDeps) {
 
   socket.on("disconnect", () => {
     for (const room of rooms) {
-      socket.to(roomTag(room)).emit("typing", { room, user, typing: false });
+      // Only a user last seen typing needs a "stopped": sent to everyone on every disconnect, a room
+      // emptying at once (a pod's drain, a network cut) would cost O(members²) writes.
+      if ((lastTyping.get(room) ?? 0) > 0) socket.to(roomTag(room)).emit("typing", { room, user, typing: false });
       tasks.track(presence.leave(entry(room))).catch((err: unknown) => {
         log.debug({ err: (err as Error).message, room }, "presence cleanup failed; the entry will expire");
       });
