@@ -14,7 +14,7 @@ import { Lifecycle } from "./lifecycle/lifecycle.js";
 import { Tasks } from "./lifecycle/tasks.js";
 import type { Logger } from "./logger.js";
 import { authenticate } from "./realtime/auth.js";
-import { registerChatHandlers } from "./realtime/chat-handlers.js";
+import { createChatHandlers } from "./realtime/chat-handlers.js";
 import { instrumentDeliveries } from "./realtime/delivery-metrics.js";
 import { PresenceTracker } from "./realtime/presence.js";
 import { clientIp, RateLimits } from "./realtime/rate-limits.js";
@@ -81,32 +81,37 @@ export function createApp({ config, log, stores, redis }: AppDeps): App {
     adapter: redis ? createShardedAdapter(redis.client, redis.subscriber, { subscriptionMode: "dynamic" }) : undefined,
   });
   io.bind(engine as never);
-  engine.on("connection", (conn: { once(event: "close", fn: () => void): void }) => {
+  // A plain `on` with a function made once: `once` would add a wrapper and a closure per connection,
+  // and engine.io emits "close" once per connection anyway.
+  const connectionClosed = () => lifecycle.connectionClosed();
+  engine.on("connection", (conn: { on(event: "close", fn: () => void): void }) => {
     lifecycle.connectionOpened();
     metrics.handshakes.inc({ result: "accepted", reason: "ok" });
-    conn.once("close", () => lifecycle.connectionClosed());
+    conn.on("close", connectionClosed);
   });
 
   const presence = new PresenceTracker(io, stores.presence, log, Math.max(200, Math.floor(config.PRESENCE_TTL_MS / 3)));
   const drainer = new Drainer(io, lifecycle, tasks, config, log);
   const listRooms = roomLister(stores.rooms, stores.presence, config.PRESENCE_TTL_MS);
-  io.use(authenticate(tokens, config.TRUST_PROXY_HOPS));
+  const chat = createChatHandlers({
+    io,
+    messages: stores.messages,
+    presence,
+    listRooms,
+    tokens,
+    config,
+    log,
+    metrics,
+    tasks,
+    limits,
+    storeUp: () => redis?.isUp() ?? true,
+  });
+  io.use(authenticate(tokens));
   io.on("connection", (socket) => {
     // The handshake's HTTP request is kept by engine.io for the connection's whole life (the Socket.IO
     // docs' memory tip); everything needed from it (the address, socket.handshake) is taken by now.
     (socket.conn as unknown as { request: unknown }).request = null;
-    registerChatHandlers(socket, {
-      io,
-      messages: stores.messages,
-      presence,
-      listRooms,
-      config,
-      log,
-      metrics,
-      tasks,
-      limits,
-      storeUp: () => redis?.isUp() ?? true,
-    });
+    chat.attach(socket);
     if (drainer.draining) drainer.notifyLate(socket);
   });
   instrumentDeliveries(io, metrics, log);
