@@ -52,6 +52,19 @@ function destroySelf(this: Duplex) {
   this.destroy();
 }
 
+/**
+ * engine.io gives its middlewares a stand-in response for each upgrade, and that stand-in listens
+ * for the socket's "close" (for middlewares waiting for a response to end) while holding the
+ * handshake request: the IncomingMessage, its raw headers and parser state stay alive for the
+ * connection's whole life, even after `conn.request = null` (stock Socket.IO keeps them too).
+ * Our only engine middleware (CORS) never waits for that "close", so the listener, the first
+ * one engine.io adds during the upgrade, is dropped and the request can be collected.
+ */
+function releaseUpgradeResponse(socket: Duplex, closeListenersBefore: number) {
+  const added = socket.rawListeners("close")[closeListenersBefore];
+  if (typeof added === "function") socket.removeListener("close", added as () => void);
+}
+
 /** One chat pod: HTTP routes, the Socket.IO server behind a readiness gate, and the drain. */
 export function createApp({ config, log, stores, redis }: AppDeps): App {
   const lifecycle = new Lifecycle(
@@ -174,7 +187,15 @@ export function createApp({ config, log, stores, redis }: AppDeps): App {
     socket.on("error", destroySelf);
     void gate(req).then(
       (refused) => {
-        if (!refused) return engine.handleUpgrade(req as never, socket as never, head);
+        if (!refused) {
+          const closeListeners = socket.listenerCount("close");
+          engine.handleUpgrade(req as never, socket as never, head);
+          releaseUpgradeResponse(socket, closeListeners);
+          // ws has its own error handler on the socket once it has taken it over; ours is then a
+          // second listener (a listener array) for the connection's life.
+          if (socket.listenerCount("error") > 1) socket.removeListener("error", destroySelf);
+          return;
+        }
         const { body, headers } = refusalResponse(refused);
         const lines = Object.entries({
           ...headers,
