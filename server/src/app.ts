@@ -14,7 +14,7 @@ import { Lifecycle } from "./lifecycle/lifecycle.js";
 import { Tasks } from "./lifecycle/tasks.js";
 import type { Logger } from "./logger.js";
 import { authenticate } from "./realtime/auth.js";
-import { registerChatHandlers } from "./realtime/chat-handlers.js";
+import { createChatHandlers } from "./realtime/chat-handlers.js";
 import { instrumentDeliveries } from "./realtime/delivery-metrics.js";
 import { PresenceTracker } from "./realtime/presence.js";
 import { clientIp, RateLimits } from "./realtime/rate-limits.js";
@@ -52,6 +52,19 @@ function destroySelf(this: Duplex) {
   this.destroy();
 }
 
+/**
+ * engine.io gives its middlewares a stand-in response for each upgrade, and that stand-in listens
+ * for the socket's "close" (for middlewares waiting for a response to end) while holding the
+ * handshake request: the IncomingMessage, its raw headers and parser state stay alive for the
+ * connection's whole life, even after `conn.request = null` (stock Socket.IO keeps them too).
+ * Our only engine middleware (CORS) never waits for that "close", so the listener, the first
+ * one engine.io adds during the upgrade, is dropped and the request can be collected.
+ */
+function releaseUpgradeResponse(socket: Duplex, closeListenersBefore: number) {
+  const added = socket.rawListeners("close")[closeListenersBefore];
+  if (typeof added === "function") socket.removeListener("close", added as () => void);
+}
+
 /** One chat pod: HTTP routes, the Socket.IO server behind a readiness gate, and the drain. */
 export function createApp({ config, log, stores, redis }: AppDeps): App {
   const lifecycle = new Lifecycle(
@@ -81,32 +94,37 @@ export function createApp({ config, log, stores, redis }: AppDeps): App {
     adapter: redis ? createShardedAdapter(redis.client, redis.subscriber, { subscriptionMode: "dynamic" }) : undefined,
   });
   io.bind(engine as never);
-  engine.on("connection", (conn: { once(event: "close", fn: () => void): void }) => {
+  // A plain `on` with a function made once: `once` would add a wrapper and a closure per connection,
+  // and engine.io emits "close" once per connection anyway.
+  const connectionClosed = () => lifecycle.connectionClosed();
+  engine.on("connection", (conn: { on(event: "close", fn: () => void): void }) => {
     lifecycle.connectionOpened();
     metrics.handshakes.inc({ result: "accepted", reason: "ok" });
-    conn.once("close", () => lifecycle.connectionClosed());
+    conn.on("close", connectionClosed);
   });
 
   const presence = new PresenceTracker(io, stores.presence, log, Math.max(200, Math.floor(config.PRESENCE_TTL_MS / 3)));
   const drainer = new Drainer(io, lifecycle, tasks, config, log);
   const listRooms = roomLister(stores.rooms, stores.presence, config.PRESENCE_TTL_MS);
-  io.use(authenticate(tokens, config.TRUST_PROXY_HOPS));
+  const chat = createChatHandlers({
+    io,
+    messages: stores.messages,
+    presence,
+    listRooms,
+    tokens,
+    config,
+    log,
+    metrics,
+    tasks,
+    limits,
+    storeUp: () => redis?.isUp() ?? true,
+  });
+  io.use(authenticate(tokens));
   io.on("connection", (socket) => {
     // The handshake's HTTP request is kept by engine.io for the connection's whole life (the Socket.IO
     // docs' memory tip); everything needed from it (the address, socket.handshake) is taken by now.
     (socket.conn as unknown as { request: unknown }).request = null;
-    registerChatHandlers(socket, {
-      io,
-      messages: stores.messages,
-      presence,
-      listRooms,
-      config,
-      log,
-      metrics,
-      tasks,
-      limits,
-      storeUp: () => redis?.isUp() ?? true,
-    });
+    chat.attach(socket);
     if (drainer.draining) drainer.notifyLate(socket);
   });
   instrumentDeliveries(io, metrics, log);
@@ -169,7 +187,15 @@ export function createApp({ config, log, stores, redis }: AppDeps): App {
     socket.on("error", destroySelf);
     void gate(req).then(
       (refused) => {
-        if (!refused) return engine.handleUpgrade(req as never, socket as never, head);
+        if (!refused) {
+          const closeListeners = socket.listenerCount("close");
+          engine.handleUpgrade(req as never, socket as never, head);
+          releaseUpgradeResponse(socket, closeListeners);
+          // ws has its own error handler on the socket once it has taken it over; ours is then a
+          // second listener (a listener array) for the connection's life.
+          if (socket.listenerCount("error") > 1) socket.removeListener("error", destroySelf);
+          return;
+        }
         const { body, headers } = refusalResponse(refused);
         const lines = Object.entries({
           ...headers,

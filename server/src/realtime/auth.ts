@@ -1,7 +1,6 @@
 import { ErrorCode, handshakeAuthSchema, parsePayload, type RefusalBody, type User } from "@chat/protocol";
-import { clientIp } from "./rate-limits.js";
 import { SessionTokens } from "./session-token.js";
-import type { ChatSocket } from "./types.js";
+import { type ChatSocket, socketData } from "./types.js";
 
 /** A middleware error whose `data` reaches the client's `connect_error` handler. */
 export class Refusal extends Error {
@@ -12,9 +11,10 @@ export class Refusal extends Error {
 
 /**
  * Handshake: a valid token keeps the user's id on any pod (its name may change); no token makes a
- * new user. Anything else is refused with a reason, before the socket exists.
+ * new user. Anything else is refused with a reason, before the socket exists. The socket's token
+ * is issued with its `session` event (see createChatHandlers), so the socket never holds one.
  */
-export function authenticate(tokens: SessionTokens, trustProxyHops: number) {
+export function authenticate(tokens: SessionTokens) {
   return (socket: ChatSocket, next: (err?: Error) => void) => {
     const parsed = parsePayload(handshakeAuthSchema, socket.handshake.auth ?? {});
     if (!parsed.ok) return next(new Refusal(parsed.error));
@@ -27,10 +27,7 @@ export function authenticate(tokens: SessionTokens, trustProxyHops: number) {
     } else {
       user = { id: SessionTokens.newUserId(), name: name ?? `guest-${Math.random().toString(36).slice(2, 6)}` };
     }
-    socket.data.user = user;
-    socket.data.protocol = protocol ?? 1;
-    socket.data.ip = clientIp(socket.request, trustProxyHops);
-    socket.data.token = tokens.issue(user);
+    socket.data = socketData(user, protocol ?? 1);
     next();
   };
 }

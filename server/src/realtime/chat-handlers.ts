@@ -22,9 +22,18 @@ import type { Logger } from "../logger.js";
 import { roomTag } from "../stores/keys.js";
 import { sortUsers } from "../stores/presence-order.js";
 import type { MessageStore } from "../stores/types.js";
-import { clientProtocol, historyFor, registerMessageHandlers, sessionFor } from "./message-handlers.js";
+import {
+  createMessageHandlers,
+  historyFor,
+  inRoom,
+  type Listener,
+  type Shared,
+  sessionFor,
+  socketIp,
+} from "./message-handlers.js";
 import { fullListTag, type PresenceTracker, wantsFullLists } from "./presence.js";
 import type { RateLimits, Verdict } from "./rate-limits.js";
+import type { SessionTokens } from "./session-token.js";
 import type { ChatServer, ChatSocket } from "./types.js";
 
 export interface HandlerDeps {
@@ -33,6 +42,8 @@ export interface HandlerDeps {
   presence: PresenceTracker;
   /** `rooms:list` of this pod (see roomLister). */
   listRooms: () => Promise<RoomSummary[]>;
+  /** Issues the token each socket's `session` event carries. */
+  tokens: SessionTokens;
   config: Pick<
     Config,
     | "POD_NAME"
@@ -42,6 +53,7 @@ export interface HandlerDeps {
     | "HISTORY_PAGE"
     | "RATE_MESSAGES_PER_USER"
     | "RATE_WINDOW_MS"
+    | "TRUST_PROXY_HOPS"
   >;
   limits: RateLimits;
   log: Logger;
@@ -51,26 +63,42 @@ export interface HandlerDeps {
   storeUp: () => boolean;
 }
 
+export interface ChatHandlers {
+  /** Greet a new socket with its session and give it the pod's listeners. */
+  attach(socket: ChatSocket): void;
+}
+
 const TYPING_INTERVAL_MS = 1000;
 const PASSED: Verdict = { ok: true };
+const noReply = () => {};
 
-/** The chat events of one socket. Every payload is validated; every failure is an error ack. */
-export function registerChatHandlers(socket: ChatSocket, deps: HandlerDeps) {
-  const { io, messages, presence, config, log, metrics, tasks, limits } = deps;
-  const { user, ip } = socket.data;
-  const fullLists = wantsFullLists(socket.data.protocol);
-  let strikes = 0;
+function disconnectNow(socket: ChatSocket) {
+  socket.disconnect(true);
+}
+
+/**
+ * The chat events, every payload validated, every failure an error ack. Made once per pod: the
+ * listeners are shared by all its sockets (each call gets its socket as `this`) and a socket's
+ * state is in `socket.data`, so a connection costs no closures of ours, only its listener slots.
+ */
+export function createChatHandlers(deps: HandlerDeps): ChatHandlers {
+  const { io, messages, presence, tokens, config, log, metrics, tasks, limits } = deps;
+  const hops = config.TRUST_PROXY_HOPS;
 
   /** A refused action counts as a strike; a client that keeps going after being told is cut off. */
-  const limited = (verdict: Verdict, what: string): Response<never> | null => {
+  const limited = (socket: ChatSocket, verdict: Verdict, what: string): Response<never> | null => {
+    const data = socket.data;
     if (verdict.ok) {
-      strikes = 0;
+      data.strikes = 0;
       return null;
     }
-    if (++strikes >= config.ABUSE_STRIKES) {
-      log.warn({ user: user.id, ip, strikes }, "disconnecting a client that ignores rate limits");
+    if (++data.strikes >= config.ABUSE_STRIKES) {
+      log.warn(
+        { user: data.user.id, ip: socketIp(socket, hops), strikes: data.strikes },
+        "disconnecting a client that ignores rate limits",
+      );
       // After the ack below has gone out.
-      setImmediate(() => socket.disconnect(true));
+      setImmediate(disconnectNow, socket);
     }
     return fail(
       ErrorCode.RateLimited,
@@ -78,114 +106,103 @@ export function registerChatHandlers(socket: ChatSocket, deps: HandlerDeps) {
       verdict.retryAfterMs,
     );
   };
-  const rooms = new Set<string>();
-  const lastTyping = new Map<string, number>();
-  const entry = (room: string) => ({ room, connId: socket.id, user });
 
-  const toFailure = (err: unknown, what: string): Response<never> => {
+  const toFailure = (socket: ChatSocket, err: unknown, what: string): Response<never> => {
     if (!deps.storeUp() || isConnectionError(err)) {
       return fail(ErrorCode.Unavailable, `${what} failed: storage is unavailable, retry shortly`);
     }
-    log.error({ err, user: user.id }, `${what} failed`);
+    log.error({ err, user: socket.data.user.id }, `${what} failed`);
     return fail(ErrorCode.Internal, `${what} failed`);
   };
 
   /** Validate, run, and always answer: a thrown error becomes an error ack, never a crash. */
-  function handle<S extends z.ZodType, T>(
+  const handle: Shared["handle"] = <S extends z.ZodType, T>(
     event: string,
     schema: S,
-    run: (req: z.infer<S>) => Promise<Response<T>>,
-  ): (payload: unknown, ack?: unknown) => void {
-    return (payload, ack) => {
-      const reply: Ack<T> = typeof ack === "function" ? (ack as Ack<T>) : () => {};
+    run: (socket: ChatSocket, req: z.infer<S>) => Promise<Response<T>>,
+  ): Listener =>
+    function (this: ChatSocket, payload, ack) {
+      const reply: Ack<T> = typeof ack === "function" ? (ack as Ack<T>) : noReply;
       const parsed = parsePayload(schema, payload);
       if (!parsed.ok) {
         reply(parsed);
         return;
       }
-      void tasks.track(run(parsed.data).then(reply, (err: unknown) => reply(toFailure(err, event))));
+      void tasks.track(run(this, parsed.data).then(reply, (err: unknown) => reply(toFailure(this, err, event))));
     };
-  }
 
-  socket.emit("session", sessionFor(socket, config));
-  const protocol = clientProtocol(socket);
-  // Sent; keeping the signed token (~200 bytes) for the connection's life would only cost memory.
-  socket.data.token = "";
-
-  const tags = (room: string) => (fullLists ? [roomTag(room), fullListTag(room)] : roomTag(room));
-  const leaveTags = async (room: string) => {
+  const entry = (socket: ChatSocket, room: string) => ({ room, connId: socket.id, user: socket.data.user });
+  const tags = (socket: ChatSocket, room: string) =>
+    wantsFullLists(socket.data.protocol) ? [roomTag(room), fullListTag(room)] : roomTag(room);
+  const leaveTags = async (socket: ChatSocket, room: string) => {
     await socket.leave(roomTag(room));
-    if (fullLists) await socket.leave(fullListTag(room));
+    if (wantsFullLists(socket.data.protocol)) await socket.leave(fullListTag(room));
   };
 
-  socket.on(
-    "room:join",
-    handle("room:join", joinSchema, async ({ room, since }) => {
-      // A client already refused goes through the limiter first, so a join flood cannot make the
-      // room hear a join and a leave per refused attempt.
-      const checkedFirst = strikes > 0;
-      if (checkedFirst) {
-        const refusedFirst = limited(await limits.join(user.id), "joins");
-        if (refusedFirst) return refusedFirst;
-      }
-      const isNew = !rooms.has(room);
-      if (isNew && rooms.size >= config.MAX_ROOMS_PER_SOCKET) {
-        return fail(ErrorCode.TooManyRooms, `at most ${config.MAX_ROOMS_PER_SOCKET} rooms per connection`);
-      }
-      // Subscribe before reading history: a message stored in between arrives twice (the client
-      // dedupes by seq) instead of not at all.
-      await socket.join(tags(room));
-      rooms.add(room);
-      const undo = async () => {
-        rooms.delete(room);
-        await leaveTags(room);
-        // The store may be down too; an entry left behind expires with its TTL.
-        await presence.leave(entry(room)).catch(() => {});
-      };
-      // The rate check, the history read and the presence change go out together: one round trip.
-      // A refused join (rare; see above) undoes its presence entry.
-      const [verdict, history, users] = await Promise.all([
-        checkedFirst ? PASSED : limits.join(user.id),
-        messages.history(room, since),
-        isNew ? presence.join(entry(room)) : presence.list(room),
-      ]).catch(async (err: unknown) => {
-        if (isNew) await undo();
-        throw err;
-      });
-      const refused = limited(verdict, "joins");
-      if (refused || users === null) {
-        if (isNew) await undo();
-        return refused ?? fail(ErrorCode.NameTaken, `the name "${user.name}" is in use in ${room}; pick another`);
-      }
-      const list = fullLists ? sortUsers(users.users) : users.users;
-      return ok({ room, ...historyFor(protocol, history), presence: list, presenceVersion: users.version });
-    }),
-  );
+  const join = handle("room:join", joinSchema, async (socket, { room, since }) => {
+    const data = socket.data;
+    const { user } = data;
+    // A client already refused goes through the limiter first, so a join flood cannot make the
+    // room hear a join and a leave per refused attempt.
+    const checkedFirst = data.strikes > 0;
+    if (checkedFirst) {
+      const refusedFirst = limited(socket, await limits.join(user.id), "joins");
+      if (refusedFirst) return refusedFirst;
+    }
+    data.rooms ??= new Set();
+    const rooms = data.rooms;
+    const isNew = !rooms.has(room);
+    if (isNew && rooms.size >= config.MAX_ROOMS_PER_SOCKET) {
+      return fail(ErrorCode.TooManyRooms, `at most ${config.MAX_ROOMS_PER_SOCKET} rooms per connection`);
+    }
+    // Subscribe before reading history: a message stored in between arrives twice (the client
+    // dedupes by seq) instead of not at all.
+    await socket.join(tags(socket, room));
+    rooms.add(room);
+    const undo = async () => {
+      rooms.delete(room);
+      await leaveTags(socket, room);
+      // The store may be down too; an entry left behind expires with its TTL.
+      await presence.leave(entry(socket, room)).catch(() => {});
+    };
+    // The rate check, the history read and the presence change go out together: one round trip.
+    // A refused join (rare; see above) undoes its presence entry.
+    const [verdict, history, users] = await Promise.all([
+      checkedFirst ? PASSED : limits.join(user.id),
+      messages.history(room, since),
+      isNew ? presence.join(entry(socket, room)) : presence.list(room),
+    ]).catch(async (err: unknown) => {
+      if (isNew) await undo();
+      throw err;
+    });
+    const refused = limited(socket, verdict, "joins");
+    if (refused || users === null) {
+      if (isNew) await undo();
+      return refused ?? fail(ErrorCode.NameTaken, `the name "${user.name}" is in use in ${room}; pick another`);
+    }
+    const list = wantsFullLists(data.protocol) ? sortUsers(users.users) : users.users;
+    return ok({ room, ...historyFor(data.protocol, history), presence: list, presenceVersion: users.version });
+  });
 
-  socket.on(
-    "room:presence",
-    handle("room:presence", presenceRequestSchema, async ({ room }) => {
-      if (!rooms.has(room)) return fail(ErrorCode.NotInRoom, `join ${room} before asking who is in it`);
-      const { version, users } = await presence.list(room);
-      return ok({ room, version, users });
-    }),
-  );
+  const presenceOf = handle("room:presence", presenceRequestSchema, async (socket, { room }) => {
+    if (!inRoom(socket, room)) return fail(ErrorCode.NotInRoom, `join ${room} before asking who is in it`);
+    const { version, users } = await presence.list(room);
+    return ok({ room, version, users });
+  });
 
-  socket.on(
-    "room:leave",
-    handle("room:leave", leaveSchema, async ({ room }) => {
-      if (rooms.delete(room)) {
-        await leaveTags(room);
-        await presence.leave(entry(room));
-      }
-      return ok({ room });
-    }),
-  );
+  const leave = handle("room:leave", leaveSchema, async (socket, { room }) => {
+    if (socket.data.rooms?.delete(room)) {
+      await leaveTags(socket, room);
+      await presence.leave(entry(socket, room));
+    }
+    return ok({ room });
+  });
 
-  socket.on(
+  const send = handle(
     "message:send",
-    handle("message:send", sendSchema, async ({ room, text, clientId }): Promise<Response<ChatMessage>> => {
-      if (!rooms.has(room)) {
+    sendSchema,
+    async (socket, { room, text, clientId }): Promise<Response<ChatMessage>> => {
+      if (!inRoom(socket, room)) {
         metrics.received.inc({ outcome: "rejected" });
         return fail(ErrorCode.NotInRoom, `join ${room} before sending to it`);
       }
@@ -193,7 +210,8 @@ export function registerChatHandlers(socket: ChatSocket, deps: HandlerDeps) {
         metrics.received.inc({ outcome: "rejected" });
         return fail(ErrorCode.InvalidPayload, `text: at most ${config.MAX_TEXT_LENGTH} characters`);
       }
-      const refused = limited(await limits.message(user.id, ip), "messages");
+      const { user } = socket.data;
+      const refused = limited(socket, await limits.message(user.id, socketIp(socket, hops)), "messages");
       if (refused) {
         metrics.received.inc({ outcome: "rejected" });
         return refused;
@@ -211,37 +229,53 @@ export function registerChatHandlers(socket: ChatSocket, deps: HandlerDeps) {
       // A retry returns the original and broadcasts nothing: everyone already has it (or fills the hole).
       if (!stored.duplicate) io.to(roomTag(room)).emit("message", stored.message);
       return ok(stored.message);
-    }),
+    },
   );
 
-  socket.on("typing", (payload: unknown) => {
+  function typing(this: ChatSocket, payload: unknown) {
     const parsed = parsePayload(typingSchema, payload);
-    if (!parsed.ok || !rooms.has(parsed.data.room)) return;
+    if (!parsed.ok || !inRoom(this, parsed.data.room)) return;
     const { room, typing } = parsed.data;
+    const data = this.data;
     const now = Date.now();
     // "Still typing" is sent at most once a second per room; "stopped" always goes through.
-    if (typing && now - (lastTyping.get(room) ?? 0) < TYPING_INTERVAL_MS) return;
-    lastTyping.set(room, typing ? now : 0);
-    socket.to(roomTag(room)).emit("typing", { room, user, typing });
-  });
+    if (typing && now - (data.lastTyping?.get(room) ?? 0) < TYPING_INTERVAL_MS) return;
+    data.lastTyping ??= new Map();
+    data.lastTyping.set(room, typing ? now : 0);
+    this.to(roomTag(room)).emit("typing", { room, user: data.user, typing });
+  }
 
-  registerMessageHandlers(
-    socket,
-    { io, messages, listRooms: deps.listRooms, config, limits },
-    { rooms, limited, handle },
-  );
-
-  socket.on("disconnect", () => {
+  function disconnect(this: ChatSocket) {
+    const { rooms, user, lastTyping } = this.data;
+    if (!rooms) return;
     for (const room of rooms) {
       // Only a user last seen typing needs a "stopped": sent to everyone on every disconnect, a room
       // emptying at once (a pod's drain, a network cut) would cost O(members²) writes.
-      if ((lastTyping.get(room) ?? 0) > 0) socket.to(roomTag(room)).emit("typing", { room, user, typing: false });
-      tasks.track(presence.leave(entry(room))).catch((err: unknown) => {
+      if ((lastTyping?.get(room) ?? 0) > 0) this.to(roomTag(room)).emit("typing", { room, user, typing: false });
+      tasks.track(presence.leave(entry(this, room))).catch((err: unknown) => {
         log.debug({ err: (err as Error).message, room }, "presence cleanup failed; the entry will expire");
       });
     }
     rooms.clear();
-  });
+  }
+
+  const listeners: Record<string, Listener> = {
+    "room:join": join,
+    "room:presence": presenceOf,
+    "room:leave": leave,
+    "message:send": send,
+    typing,
+    ...createMessageHandlers({ io, messages, listRooms: deps.listRooms, config, limits }, { limited, handle }),
+    disconnect,
+  };
+  const events = Object.entries(listeners);
+
+  return {
+    attach(socket) {
+      socket.emit("session", sessionFor(socket.data.user, tokens.issue(socket.data.user), config));
+      for (const [event, listener] of events) socket.on(event as "room:join", listener);
+    },
+  };
 }
 
 /**

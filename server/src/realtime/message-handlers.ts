@@ -13,12 +13,13 @@ import {
   roomsListSchema,
   type Session,
   seqOfId,
+  type User,
 } from "@chat/protocol";
 import type { z } from "zod";
 import type { Config } from "../config.js";
 import { roomTag } from "../stores/keys.js";
 import type { HistoryResult, MessageStore, ReviseResult } from "../stores/types.js";
-import type { RateLimits, Verdict } from "./rate-limits.js";
+import { forwardedClient, type RateLimits, type Verdict } from "./rate-limits.js";
 import type { ChatServer, ChatSocket } from "./types.js";
 
 export type SessionConfig = Pick<
@@ -27,10 +28,10 @@ export type SessionConfig = Pick<
 >;
 
 /** The `session` event: identity, and (protocol 2) the limits this server enforces. */
-export function sessionFor(socket: ChatSocket, config: SessionConfig): Session {
+export function sessionFor(user: User, token: string, config: SessionConfig): Session {
   return {
-    token: socket.data.token,
-    user: socket.data.user,
+    token,
+    user,
     pod: config.POD_NAME,
     protocol: PROTOCOL_VERSION,
     limits: {
@@ -40,12 +41,6 @@ export function sessionFor(socket: ChatSocket, config: SessionConfig): Session {
       windowMs: config.RATE_WINDOW_MS,
     },
   };
-}
-
-/** The protocol a client announced in its handshake (`auth.protocol`); clients that say nothing speak 1. */
-export function clientProtocol(socket: ChatSocket): number {
-  const announced = (socket.handshake.auth as { protocol?: unknown } | undefined)?.protocol;
-  return typeof announced === "number" && Number.isInteger(announced) ? announced : 1;
 }
 
 /**
@@ -58,15 +53,27 @@ export function historyFor(protocol: number, history: HistoryResult): HistoryRes
   return { ...history, messages: history.messages.filter((m) => !m.deleted) };
 }
 
-/** What message-handlers needs from the socket's chat handlers (shared strikes, joined rooms). */
-export interface SocketScope {
-  rooms: ReadonlySet<string>;
-  limited: (verdict: Verdict, what: string) => Response<never> | null;
+/** Whether the socket has joined the room. */
+export const inRoom = (socket: ChatSocket, room: string) => socket.data.rooms?.has(room) === true;
+
+/** The client's address (see clientIp), for per-address limits; the handshake keeps what it needs. */
+export const socketIp = (socket: ChatSocket, hops: number) =>
+  forwardedClient(socket.handshake.headers, socket.handshake.address, hops);
+
+/**
+ * A listener shared by every socket of the pod: Socket.IO calls it with `this` set to the socket
+ * the event came from, so no socket needs a closure of its own.
+ */
+export type Listener = (this: ChatSocket, payload: unknown, ack?: unknown) => void;
+
+/** What message-handlers shares with the chat handlers (strikes, the validate-run-answer wrapper). */
+export interface Shared {
+  limited: (socket: ChatSocket, verdict: Verdict, what: string) => Response<never> | null;
   handle: <S extends z.ZodType, T>(
     event: string,
     schema: S,
-    run: (req: z.infer<S>) => Promise<Response<T>>,
-  ) => (payload: unknown, ack?: unknown) => void;
+    run: (socket: ChatSocket, req: z.infer<S>) => Promise<Response<T>>,
+  ) => Listener;
 }
 
 export interface MessageHandlerDeps {
@@ -74,36 +81,33 @@ export interface MessageHandlerDeps {
   messages: MessageStore;
   /** The pod's room lister (see roomLister). */
   listRooms: () => Promise<RoomSummary[]>;
-  config: Pick<Config, "MAX_TEXT_LENGTH" | "HISTORY_PAGE">;
+  config: Pick<Config, "MAX_TEXT_LENGTH" | "HISTORY_PAGE" | "TRUST_PROXY_HOPS">;
   limits: RateLimits;
 }
 
-/** Scrollback, edits, deletions and the room directory of one socket. */
-export function registerMessageHandlers(socket: ChatSocket, deps: MessageHandlerDeps, scope: SocketScope) {
+/** Scrollback, edits, deletions and the room directory: the pod's listeners, for every socket. */
+export function createMessageHandlers(deps: MessageHandlerDeps, { limited, handle }: Shared) {
   const { io, messages, config, limits } = deps;
-  const { user } = socket.data;
-  const { rooms, limited, handle } = scope;
-
-  socket.on(
-    "room:history",
-    handle("room:history", historySchema, async ({ room, before, limit }) => {
-      const refused = limited(await limits.join(user.id), "history requests");
-      if (refused) return refused;
-      if (!rooms.has(room)) return fail(ErrorCode.NotInRoom, `join ${room} before reading its history`);
-      const page = await messages.page(room, before, Math.min(limit ?? config.HISTORY_PAGE, Limits.historyPage));
-      return ok({ room, ...page });
-    }),
-  );
 
   /** Edit (text) or delete (null) one of the user's own messages, and tell the room. */
-  const revise = async (room: string, id: string, text: string | null): Promise<Response<ChatMessage>> => {
+  const revise = async (
+    socket: ChatSocket,
+    room: string,
+    id: string,
+    text: string | null,
+  ): Promise<Response<ChatMessage>> => {
     const seq = seqOfId(room, id);
     if (seq === null) return fail(ErrorCode.InvalidPayload, `id: ${id} is not a message of ${room}`);
     if (text !== null && text.length > config.MAX_TEXT_LENGTH) {
       return fail(ErrorCode.InvalidPayload, `text: at most ${config.MAX_TEXT_LENGTH} characters`);
     }
-    if (!rooms.has(room)) return fail(ErrorCode.NotInRoom, `join ${room} before changing its messages`);
-    const refused = limited(await limits.message(user.id, socket.data.ip), "messages");
+    if (!inRoom(socket, room)) return fail(ErrorCode.NotInRoom, `join ${room} before changing its messages`);
+    const { user } = socket.data;
+    const refused = limited(
+      socket,
+      await limits.message(user.id, socketIp(socket, config.TRUST_PROXY_HOPS)),
+      "messages",
+    );
     if (refused) return refused;
     const result = await messages.revise({ room, seq, userId: user.id, text });
     if (!result.ok) return refusal(result, id);
@@ -112,23 +116,22 @@ export function registerMessageHandlers(socket: ChatSocket, deps: MessageHandler
     return ok(result.message);
   };
 
-  socket.on(
-    "message:edit",
-    handle("message:edit", editSchema, ({ room, id, text }) => revise(room, id, text)),
-  );
-  socket.on(
-    "message:delete",
-    handle("message:delete", deleteSchema, ({ room, id }) => revise(room, id, null)),
-  );
-
-  socket.on(
-    "rooms:list",
-    handle("rooms:list", roomsListSchema, async () => {
-      const refused = limited(await limits.join(user.id), "room listings");
+  return {
+    "room:history": handle("room:history", historySchema, async (socket, { room, before, limit }) => {
+      const refused = limited(socket, await limits.join(socket.data.user.id), "history requests");
+      if (refused) return refused;
+      if (!inRoom(socket, room)) return fail(ErrorCode.NotInRoom, `join ${room} before reading its history`);
+      const page = await messages.page(room, before, Math.min(limit ?? config.HISTORY_PAGE, Limits.historyPage));
+      return ok({ room, ...page });
+    }),
+    "message:edit": handle("message:edit", editSchema, (socket, { room, id, text }) => revise(socket, room, id, text)),
+    "message:delete": handle("message:delete", deleteSchema, (socket, { room, id }) => revise(socket, room, id, null)),
+    "rooms:list": handle("rooms:list", roomsListSchema, async (socket) => {
+      const refused = limited(socket, await limits.join(socket.data.user.id), "room listings");
       if (refused) return refused;
       return ok({ rooms: await deps.listRooms() });
     }),
-  );
+  } satisfies Record<string, Listener>;
 }
 
 function refusal(

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 import type { Config } from "../config.js";
 import type { RedisClient } from "../stores/redis-script.js";
@@ -77,12 +77,17 @@ async function all(checks: Promise<Verdict>[]): Promise<Verdict> {
  * client is the entry `hops` from the end; anything before it may be forged by the client.
  */
 export function clientIp(req: IncomingMessage, hops: number): string {
-  const remote = req.socket.remoteAddress ?? "unknown";
-  if (hops === 0) return remote;
-  const header = req.headers["x-forwarded-for"];
+  return forwardedClient(req.headers, req.socket.remoteAddress, hops);
+}
+
+/** clientIp from a request's headers and peer address (a socket's `handshake` keeps both). */
+export function forwardedClient(headers: IncomingHttpHeaders, remote: string | undefined, hops: number): string {
+  const peer = remote ?? "unknown";
+  if (hops === 0) return peer;
+  const header = headers["x-forwarded-for"];
   const chain = (Array.isArray(header) ? header.join(",") : (header ?? ""))
     .split(",")
     .map((s) => s.trim())
     .filter(Boolean);
-  return chain[chain.length - hops] ?? remote;
+  return chain[chain.length - hops] ?? peer;
 }
