@@ -236,6 +236,7 @@ export function createApp({ config, log, stores, redis }: AppDeps): App {
       clearInterval(slowConsumers);
       lifecycle.close();
       metrics.stop();
+      limits.close();
       // local: through the Redis adapter this would disconnect every pod's sockets.
       io.local.disconnectSockets(true);
       engine.close();
