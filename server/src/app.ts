@@ -8,6 +8,7 @@ import { Server } from "socket.io";
 import type { Config } from "./config.js";
 import { createMetrics } from "./http/metrics.js";
 import { originAllowed } from "./http/origin.js";
+import { hasSid } from "./http/query.js";
 import { adminRoutes, publicRoutes } from "./http/routes.js";
 import { Drainer } from "./lifecycle/drain.js";
 import { Lifecycle } from "./lifecycle/lifecycle.js";
@@ -83,7 +84,7 @@ export function createApp({ config, log, stores, redis }: AppDeps): App {
   io.bind(engine as never);
   engine.on("connection", (conn: { once(event: "close", fn: () => void): void }) => {
     lifecycle.connectionOpened();
-    metrics.handshakes.inc({ result: "accepted", reason: "ok" });
+    metrics.countAccepted();
     conn.once("close", () => lifecycle.connectionClosed());
   });
 
@@ -113,7 +114,7 @@ export function createApp({ config, log, stores, redis }: AppDeps): App {
   const slowConsumers = guardSlowConsumers(io, config, log, metrics);
   redis?.watch((up) => lifecycle.setRedisUp(up));
 
-  const isHandshake = (url: string) => !new URL(url, "http://x").searchParams.has("sid");
+  const isHandshake = (url: string) => !hasSid(url);
   /**
    * The handshake gate: a pod that is starting, full or draining answers 503 (load balancers retry
    * elsewhere); an address opening connections too fast gets 429. Requests of existing sessions pass.

@@ -70,7 +70,7 @@ export class ConnectionLimit {
     this.chunk = Math.max(1, Math.floor(opts.limit / 20));
     this.redis = opts.redis;
     this.keyPrefix = opts.keyPrefix ?? "chat:rl:conn:ip";
-    this.flushMs = opts.flushMs ?? 100;
+    this.flushMs = opts.flushMs ?? 200;
     this.now = opts.now ?? Date.now;
     this.sweeper = setInterval(() => this.sweep(), this.windowMs);
     this.sweeper.unref();
