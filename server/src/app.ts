@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { ErrorCode, PROTOCOL_VERSION, type RefusalBody } from "@chat/protocol";
 import { createShardedAdapter } from "@socket.io/redis-adapter";
+import cors from "cors";
 import { Server as Engine } from "engine.io";
 import { Server } from "socket.io";
 import type { Config } from "./config.js";
@@ -70,12 +71,18 @@ export function createApp({ config, log, stores, redis }: AppDeps): App {
     pingTimeout: config.PING_TIMEOUT_MS,
     maxHttpBufferSize: config.MAX_PAYLOAD_BYTES,
     perMessageDeflate: false,
-    cors: { origin: config.ALLOWED_ORIGINS.includes("*") ? true : config.ALLOWED_ORIGINS, credentials: true },
     allowRequest: (req, callback) => {
       const allowed = originAllowed(req, config.ALLOWED_ORIGINS);
       if (!allowed) metrics.handshakes.inc({ result: "refused", reason: "origin" });
       callback(allowed ? null : "origin not allowed", allowed);
     },
+  });
+  // CORS for the HTTP (long-polling) requests only: engine.io's own `cors` option would run it, and
+  // a middleware chain, for every WebSocket upgrade too, where browsers apply no CORS (Origin is
+  // checked by allowRequest) and the headers only cost CPU per handshake.
+  const corsHeaders = cors({
+    origin: config.ALLOWED_ORIGINS.includes("*") ? true : config.ALLOWED_ORIGINS,
+    credentials: true,
   });
   const io: ChatServer = new Server({
     serveClient: false,
@@ -149,7 +156,7 @@ export function createApp({ config, log, stores, redis }: AppDeps): App {
     if (!url.startsWith(SOCKET_PATH)) return app(req, res);
     void gate(req).then(
       (refused) => {
-        if (!refused) return engine.handleRequest(req as never, res as never);
+        if (!refused) return corsHeaders(req, res, () => engine.handleRequest(req as never, res as never));
         const { body, headers } = refusalResponse(refused);
         res.writeHead(refused.status, headers);
         res.end(body);
