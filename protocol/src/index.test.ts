@@ -9,6 +9,7 @@ import {
   joinSchema,
   Limits,
   leaveSchema,
+  parseHandshakeAuth,
   parsePayload,
   roomsListSchema,
   sendSchema,
@@ -51,6 +52,35 @@ const nearlyValid = fc.record(
   },
   { requiredKeys: [] },
 );
+
+describe("parseHandshakeAuth", () => {
+  it("answers exactly what the schema answers, for any value", () => {
+    const auth = fc.record(
+      {
+        name: fc.oneof(
+          fc.string({ maxLength: 40 }),
+          fc.constantFrom(" ", " ada ", "x".repeat(33), "\u202eevil"),
+          anyValue,
+        ),
+        token: fc.oneof(fc.string({ maxLength: 1100 }), fc.constant("t".repeat(1025)), anyValue),
+        protocol: fc.oneof(
+          fc.integer(),
+          fc.double(),
+          fc.constantFrom(2 ** 53, 2 ** 53 - 1, -(2 ** 53), -0, 1.5, Number.NaN, "2"),
+          anyValue,
+        ),
+        other: anyValue,
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(fc.oneof(anyValue, auth), (value) => {
+        expect(parseHandshakeAuth(value)).toEqual(parsePayload(handshakeAuthSchema, value));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+});
 
 describe("every event schema", () => {
   for (const [name, schema] of Object.entries(schemas)) {

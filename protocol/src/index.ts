@@ -290,6 +290,34 @@ export const fail = (code: ErrorCode, message: string, retryAfterMs?: number): {
 });
 
 /** Validate an incoming payload; the failure is an `invalid_payload` response naming the first bad field. */
+/**
+ * `parsePayload(handshakeAuthSchema, value)`, with the usual handshake decided without zod (its
+ * parse was a visible part of a handshake's CPU). Anything the fast path is unsure of goes to the
+ * schema, so results and error messages are the schema's.
+ */
+export function parseHandshakeAuth(value: unknown): ReturnType<typeof parsePayload<typeof handshakeAuthSchema>> {
+  if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+    const { name, token, protocol } = value as Record<string, unknown>;
+    const trimmed = typeof name === "string" ? name.trim() : undefined;
+    if (
+      (name === undefined ||
+        (trimmed !== undefined &&
+          trimmed.length >= 1 &&
+          trimmed.length <= Limits.nameLength &&
+          !UNSAFE_NAME.test(trimmed))) &&
+      (token === undefined || (typeof token === "string" && token.length <= Limits.tokenLength)) &&
+      (protocol === undefined || Number.isSafeInteger(protocol))
+    ) {
+      const data: HandshakeAuth = {};
+      if (trimmed !== undefined) data.name = trimmed;
+      if (token !== undefined) data.token = token as string;
+      if (protocol !== undefined) data.protocol = protocol as number;
+      return { ok: true, data };
+    }
+  }
+  return parsePayload(handshakeAuthSchema, value);
+}
+
 export function parsePayload<S extends z.ZodType>(
   schema: S,
   value: unknown,

@@ -3,11 +3,13 @@ import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { ErrorCode, PROTOCOL_VERSION, type RefusalBody } from "@chat/protocol";
 import { createShardedAdapter } from "@socket.io/redis-adapter";
+import cors from "cors";
 import { Server as Engine } from "engine.io";
 import { Server } from "socket.io";
 import type { Config } from "./config.js";
 import { createMetrics } from "./http/metrics.js";
 import { originAllowed } from "./http/origin.js";
+import { hasSid } from "./http/query.js";
 import { adminRoutes, publicRoutes } from "./http/routes.js";
 import { Drainer } from "./lifecycle/drain.js";
 import { Lifecycle } from "./lifecycle/lifecycle.js";
@@ -82,12 +84,18 @@ export function createApp({ config, log, stores, redis }: AppDeps): App {
     pingTimeout: config.PING_TIMEOUT_MS,
     maxHttpBufferSize: config.MAX_PAYLOAD_BYTES,
     perMessageDeflate: false,
-    cors: { origin: config.ALLOWED_ORIGINS.includes("*") ? true : config.ALLOWED_ORIGINS, credentials: true },
     allowRequest: (req, callback) => {
       const allowed = originAllowed(req, config.ALLOWED_ORIGINS);
       if (!allowed) metrics.handshakes.inc({ result: "refused", reason: "origin" });
       callback(allowed ? null : "origin not allowed", allowed);
     },
+  });
+  // CORS for the HTTP (long-polling) requests only: engine.io's own `cors` option would run it, and
+  // a middleware chain, for every WebSocket upgrade too, where browsers apply no CORS (Origin is
+  // checked by allowRequest) and the headers only cost CPU per handshake.
+  const corsHeaders = cors({
+    origin: config.ALLOWED_ORIGINS.includes("*") ? true : config.ALLOWED_ORIGINS,
+    credentials: true,
   });
   const io: ChatServer = new Server({
     serveClient: false,
@@ -99,7 +107,7 @@ export function createApp({ config, log, stores, redis }: AppDeps): App {
   const connectionClosed = () => lifecycle.connectionClosed();
   engine.on("connection", (conn: { on(event: "close", fn: () => void): void }) => {
     lifecycle.connectionOpened();
-    metrics.handshakes.inc({ result: "accepted", reason: "ok" });
+    metrics.countAccepted();
     conn.on("close", connectionClosed);
   });
 
@@ -131,7 +139,7 @@ export function createApp({ config, log, stores, redis }: AppDeps): App {
   const slowConsumers = guardSlowConsumers(io, config, log, metrics);
   redis?.watch((up) => lifecycle.setRedisUp(up));
 
-  const isHandshake = (url: string) => !new URL(url, "http://x").searchParams.has("sid");
+  const isHandshake = (url: string) => !hasSid(url);
   /**
    * The handshake gate: a pod that is starting, full or draining answers 503 (load balancers retry
    * elsewhere); an address opening connections too fast gets 429. Requests of existing sessions pass.
@@ -166,7 +174,7 @@ export function createApp({ config, log, stores, redis }: AppDeps): App {
     if (!url.startsWith(SOCKET_PATH)) return app(req, res);
     void gate(req).then(
       (refused) => {
-        if (!refused) return engine.handleRequest(req as never, res as never);
+        if (!refused) return corsHeaders(req, res, () => engine.handleRequest(req as never, res as never));
         const { body, headers } = refusalResponse(refused);
         res.writeHead(refused.status, headers);
         res.end(body);
@@ -262,6 +270,7 @@ export function createApp({ config, log, stores, redis }: AppDeps): App {
       clearInterval(slowConsumers);
       lifecycle.close();
       metrics.stop();
+      limits.close();
       // local: through the Redis adapter this would disconnect every pod's sockets.
       io.local.disconnectSockets(true);
       engine.close();

@@ -33,6 +33,14 @@ describe("HTTP security", () => {
     expect(allowed.headers.get("access-control-allow-credentials")).toBe("true");
     // Same origin (the page the server itself served) is always allowed.
     expect((await handshake({ Origin: url })).status).toBe(200);
+    // A preflight (a long-polling POST with credentials) is answered with CORS and no body.
+    const preflight = await fetch(`${url}/socket.io/?EIO=4&transport=polling`, {
+      method: "OPTIONS",
+      headers: { Origin: "https://chat.example", "Access-Control-Request-Method": "POST" },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get("access-control-allow-origin")).toBe("https://chat.example");
+    expect(preflight.headers.get("access-control-allow-credentials")).toBe("true");
   });
 
   it("answers a reconnect storm from one address with 429 and Retry-After", async () => {

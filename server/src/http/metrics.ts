@@ -10,6 +10,7 @@ export function createMetrics(lifecycle: Lifecycle) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   let delivered = 0;
+  let accepted = 0;
 
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
@@ -76,6 +77,10 @@ export function createMetrics(lifecycle: Lifecycle) {
       help: "Connection attempts by result (accepted|refused) and reason",
       labelNames: ["result", "reason"] as const,
       registers: [registry],
+      collect() {
+        if (accepted > 0) this.inc({ result: "accepted", reason: "ok" }, accepted);
+        accepted = 0;
+      },
     }),
     received: new Counter({
       name: "chat_messages_received_total",
@@ -112,6 +117,10 @@ export function createMetrics(lifecycle: Lifecycle) {
     }),
     countDeliveries(n: number) {
       delivered += n;
+    },
+    /** An accepted handshake: added to chat_handshakes_total at the scrape, off the handshake path. */
+    countAccepted() {
+      accepted++;
     },
     stop() {
       loop.disable();

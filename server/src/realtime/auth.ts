@@ -1,4 +1,4 @@
-import { ErrorCode, handshakeAuthSchema, parsePayload, type RefusalBody, type User } from "@chat/protocol";
+import { ErrorCode, parseHandshakeAuth, type RefusalBody, type User } from "@chat/protocol";
 import { SessionTokens } from "./session-token.js";
 import { type ChatSocket, socketData } from "./types.js";
 
@@ -16,7 +16,7 @@ export class Refusal extends Error {
  */
 export function authenticate(tokens: SessionTokens) {
   return (socket: ChatSocket, next: (err?: Error) => void) => {
-    const parsed = parsePayload(handshakeAuthSchema, socket.handshake.auth ?? {});
+    const parsed = parseHandshakeAuth(socket.handshake.auth ?? {});
     if (!parsed.ok) return next(new Refusal(parsed.error));
     const { name, token, protocol } = parsed.data;
     let user: User;

@@ -6,6 +6,12 @@ describe("session tokens", () => {
   const tokens = new SessionTokens("a-secret-of-enough-length", 60_000, () => now);
   const user = { id: "u_1", name: "ada" };
 
+  it("makes distinct user ids of the same shape, also past a refill of the random pool", () => {
+    const ids = Array.from({ length: 1000 }, () => SessionTokens.newUserId());
+    for (const id of ids) expect(id).toMatch(/^u_[A-Za-z0-9_-]{12}$/);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
   it("round-trips a user", () => {
     expect(tokens.verify(tokens.issue(user))).toMatchObject({ ok: true, user });
   });
