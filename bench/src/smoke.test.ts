@@ -18,6 +18,9 @@ describe("bench smoke (profile smoke)", () => {
       expect(c.failed, `${c.target}: ${c.errors.join("; ")}`).toBe(0);
       expect(c.connected).toBe(50);
       expect(c.rssMiB).toBeGreaterThan(0);
+      // Every target's admin endpoint reports V8's spaces (ours through prom-client, the others /stats).
+      expect(Object.keys(c.spacesKiBPerConn)).toEqual(expect.arrayContaining(["new", "old", "code", "large_object"]));
+      expect(Number.isFinite(c.heapTotalKiBPerConn) && Number.isFinite(c.externalKiBPerConn)).toBe(true);
     }
   });
 

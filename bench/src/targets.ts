@@ -35,11 +35,21 @@ export interface Pod {
   pid: number;
   exited: Promise<unknown>;
   /** RSS from /proc, heap from the pod's own endpoint (our /metrics, the references' /stats). */
-  memory(): Promise<{ rss: number; heapUsed: number }>;
+  memory(): Promise<PodMemory>;
   /** The graceful way this kind of server leaves: ours POST /drain (the preStop hook), stock SIGTERM. */
   leave(): Promise<void>;
   kill(): Promise<void>;
   output(): string;
+}
+
+export interface PodMemory {
+  rss: number;
+  heapUsed: number;
+  /** V8 heap committed (all spaces) and memory outside it that V8 knows of (Buffers, ws). */
+  heapTotal: number;
+  external: number;
+  /** Committed bytes per V8 space: new, old, code, large_object, ... */
+  spaces: Record<string, number>;
 }
 
 export interface Cluster {
@@ -66,6 +76,15 @@ const metric = (text: string, name: string) => {
   return m ? Number(m[1]) : 0;
 };
 
+/** prom-client's nodejs_heap_space_size_total_bytes{space="..."}, per space. */
+const spaceSizes = (text: string) => {
+  const spaces: Record<string, number> = {};
+  for (const m of text.matchAll(/^nodejs_heap_space_size_total_bytes\{space="([^"]+)"\} ([0-9.e+-]+)$/gm)) {
+    spaces[m[1] as string] = Number(m[2]);
+  }
+  return spaces;
+};
+
 async function ourPod(redisUrl: string, opts: ClusterOptions): Promise<Pod> {
   const env = {
     REDIS_URL: redisUrl,
@@ -82,7 +101,13 @@ async function ourPod(redisUrl: string, opts: ClusterOptions): Promise<Pod> {
     exited: pod.exited,
     async memory() {
       const text = String((await getJson(`${pod.adminUrl}/metrics`)).body);
-      return { rss: rssBytes(pid) ?? 0, heapUsed: metric(text, "nodejs_heap_size_used_bytes") };
+      return {
+        rss: rssBytes(pid) ?? 0,
+        heapUsed: metric(text, "nodejs_heap_size_used_bytes"),
+        heapTotal: metric(text, "nodejs_heap_size_total_bytes"),
+        external: metric(text, "nodejs_external_memory_bytes"),
+        spaces: spaceSizes(text),
+      };
     },
     async leave() {
       await fetch(`${pod.adminUrl}/drain?delay_ms=0`, { method: "POST", signal: AbortSignal.timeout(5000) });
@@ -106,8 +131,14 @@ async function referencePod(kind: Kind, entry: string, env: Record<string, strin
     pid,
     exited: pod.exited,
     async memory() {
-      const body = (await getJson(`${pod.adminUrl}/stats`)).body as { heapUsed: number };
-      return { rss: rssBytes(pid) ?? 0, heapUsed: body.heapUsed };
+      const body = (await getJson(`${pod.adminUrl}/stats`)).body as Omit<PodMemory, "rss">;
+      return {
+        rss: rssBytes(pid) ?? 0,
+        heapUsed: body.heapUsed,
+        heapTotal: body.heapTotal,
+        external: body.external,
+        spaces: body.spaces,
+      };
     },
     async leave() {
       pod.signal("SIGTERM");

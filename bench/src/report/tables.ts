@@ -12,6 +12,14 @@ export function table(head: string[], rows: (string | number)[][]): string {
 const ratio = (a: number | undefined, b: number | undefined) =>
   a !== undefined && b !== undefined && b > 0 ? `${(a / b).toFixed(2)}x` : "–";
 
+/** "12.3 (2.0/9.8/0.1), 0.4": rows from before these columns existed show "–". */
+const committed = (r: CapacityRow) => {
+  const sp = r.spacesKiBPerConn;
+  if (!sp) return "–";
+  const parts = ["new", "old", "code"].map((s) => sp[s] ?? 0).join("/");
+  return `${r.heapTotalKiBPerConn} (${parts}), ${r.externalKiBPerConn}`;
+};
+
 export function capacityTable(rows: CapacityRow[]): string {
   const stock = rows.find((r) => r.target === "stock" && r.variant === "default");
   return table(
@@ -26,6 +34,7 @@ export function capacityTable(rows: CapacityRow[]): string {
       "RSS MiB/pod",
       "RSS KiB/conn",
       "heap KiB/conn",
+      "committed KiB/conn: heap (new/old/code), external",
       "RSS/conn vs stock",
       "machine busy",
     ],
@@ -40,6 +49,7 @@ export function capacityTable(rows: CapacityRow[]): string {
       r.rssMiB,
       r.rssKiBPerConn,
       r.heapKiBPerConn,
+      committed(r),
       ratio(r.rssKiBPerConn, stock?.rssKiBPerConn),
       `${Math.round(r.machineBusy * 100)}%`,
     ]),

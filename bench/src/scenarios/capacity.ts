@@ -2,7 +2,7 @@ import { meterFor, progress, round, share, sleep, withGenerators } from "../comm
 import type { ConnectResult, Kind } from "../gen/messages.js";
 import { rssBytes } from "../procstat.js";
 import type { Profile } from "../profiles.js";
-import { type ClusterOptions, startCluster } from "../targets.js";
+import { type ClusterOptions, type PodMemory, startCluster } from "../targets.js";
 
 export interface CapacityRow {
   target: Kind;
@@ -24,6 +24,14 @@ export interface CapacityRow {
   heapMiB: number;
   rssKiBPerConn: number;
   heapKiBPerConn: number;
+  /**
+   * Where the RSS goes, per connection (after minus before, averaged over pods): V8 heap
+   * committed in all, per space (new, old, code, large_object, ...), and external (Buffers).
+   * What RSS grows beyond these is native: sockets, malloc.
+   */
+  heapTotalKiBPerConn: number;
+  spacesKiBPerConn: Record<string, number>;
+  externalKiBPerConn: number;
   /** Client side (generator processes), for scale: KiB per lean connection. */
   genRssKiBPerConn: number;
   machineBusy: number;
@@ -65,18 +73,26 @@ export async function capacity(
       progress(`capacity ${kind}/${variant}: ${connected} connected, settling`);
       await sleep(p.settleMs);
       // Three samples, the median: a GC in between moves heap and RSS.
-      const samples: { rss: number; heapUsed: number }[][] = [];
+      const samples: PodMemory[][] = [];
       for (let i = 0; i < 3; i++) {
         samples.push(await Promise.all(cluster.pods.map((pod) => pod.memory())));
         await sleep(300);
       }
       const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-      const after = cluster.pods.map((_, i) => ({
-        rss: median(samples.map((s) => s[i]?.rss ?? 0)),
-        heapUsed: median(samples.map((s) => s[i]?.heapUsed ?? 0)),
-      }));
+      const after = cluster.pods.map((_, i) => {
+        const rss = median(samples.map((s) => s[i]?.rss ?? 0));
+        // The rest of the sample the median RSS came from, so that the parts add up.
+        const at = samples.find((s) => s[i]?.rss === rss)?.[i] as PodMemory;
+        return { ...at, rss, heapUsed: median(samples.map((s) => s[i]?.heapUsed ?? 0)) };
+      });
       const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
       const perPodConns = connected / p.pods;
+      const perConnKiB = (part: (m: PodMemory) => number) =>
+        round(avg(after.map((a, i) => part(a) - (base[i] ? part(base[i]) : 0))) / 1024 / perPodConns, 2);
+      const spacesKiBPerConn: Record<string, number> = {};
+      for (const space of Object.keys(after[0]?.spaces ?? {})) {
+        spacesKiBPerConn[space] = perConnKiB((m) => m.spaces[space] ?? 0);
+      }
       const genAfter = gens.pids.map((pid) => rssBytes(pid) ?? 0);
       const row: CapacityRow = {
         target: kind,
@@ -95,6 +111,9 @@ export async function capacity(
         heapMiB: round(avg(after.map((a) => a.heapUsed)) / 2 ** 20, 1),
         rssKiBPerConn: round(avg(after.map((a, i) => a.rss - (base[i]?.rss ?? 0))) / 1024 / perPodConns, 2),
         heapKiBPerConn: round(avg(after.map((a, i) => a.heapUsed - (base[i]?.heapUsed ?? 0))) / 1024 / perPodConns, 2),
+        heapTotalKiBPerConn: perConnKiB((m) => m.heapTotal),
+        spacesKiBPerConn,
+        externalKiBPerConn: perConnKiB((m) => m.external),
         genRssKiBPerConn: round(
           (genAfter.reduce((a, b) => a + b, 0) - genBase.reduce((a, b) => a + b, 0)) / 1024 / Math.max(1, connected),
           2,
@@ -105,6 +124,7 @@ export async function capacity(
     });
   } finally {
     progress(`capacity ${kind}/${variant}: stopping`);
+
     await cluster.stop();
   }
 }
