@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 import type { Config } from "../config.js";
 import type { RedisClient } from "../stores/redis-script.js";
-import { ConnectionLimit } from "./connection-limit.js";
+import { WindowLimit } from "./window-limit.js";
 
 export type Verdict = { ok: true } | { ok: false; retryAfterMs: number };
 
@@ -21,7 +21,8 @@ type LimitConfig = Pick<
  * reaches. Once over, a key is blocked in process memory for the rest of the window, so a flood
  * costs no Redis round trips. If Redis is unreachable the limits fail open: sends fail with
  * `unavailable` anyway, and reconnecting users must not be locked out by an outage. The handshake
- * limit is counted in process and settled with Redis in batches (ConnectionLimit), within a bound.
+ * and join limits are counted in process and settled with Redis in batches (WindowLimit), within
+ * a bound; the message limits stay one Redis check per message (their chunk would be 1 anyway).
  */
 export class RateLimits {
   private readonly userMessages;
@@ -38,10 +39,15 @@ export class RateLimits {
     };
     this.userMessages = make("chat:rl:msg:user", config.RATE_MESSAGES_PER_USER, config.RATE_WINDOW_MS);
     this.ipMessages = make("chat:rl:msg:ip", config.RATE_MESSAGES_PER_IP, config.RATE_WINDOW_MS);
-    this.userJoins = make("chat:rl:join:user", config.RATE_JOINS_PER_USER, config.RATE_WINDOW_MS);
     // Not through rate-limiter-flexible: one Redis command per handshake was most of what a
-    // connection cost above stock Socket.IO (see ConnectionLimit).
-    this.ipConnections = new ConnectionLimit({
+    // connection cost above stock Socket.IO, and one per join a tenth of a join storm (WindowLimit).
+    this.userJoins = new WindowLimit({
+      limit: config.RATE_JOINS_PER_USER,
+      windowMs: config.RATE_WINDOW_MS,
+      redis,
+      keyPrefix: "chat:rl:join:user",
+    });
+    this.ipConnections = new WindowLimit({
       limit: config.RATE_CONNECTIONS_PER_IP,
       windowMs: config.RATE_CONNECTIONS_WINDOW_MS,
       redis,
@@ -53,8 +59,9 @@ export class RateLimits {
     return all([consume(this.userMessages, userId), consume(this.ipMessages, ip)]);
   }
 
-  join(userId: string): Promise<Verdict> {
-    return consume(this.userJoins, userId);
+  /** A join by this user; synchronous unless the user must wait for Redis. */
+  join(userId: string): Verdict | Promise<Verdict> {
+    return this.userJoins.check(userId);
   }
 
   /** A handshake from this address; synchronous unless the address must wait for Redis. */
@@ -63,6 +70,7 @@ export class RateLimits {
   }
 
   close(): void {
+    this.userJoins.close();
     this.ipConnections.close();
   }
 }

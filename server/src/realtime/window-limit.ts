@@ -1,10 +1,10 @@
 import type { RedisClient } from "../stores/redis-script.js";
 import type { Verdict } from "./rate-limits.js";
 
-export interface ConnectionLimitOptions {
-  /** Handshakes allowed per address per window (RATE_CONNECTIONS_PER_IP). */
+export interface WindowLimitOptions {
+  /** Events allowed per key per window (e.g. RATE_CONNECTIONS_PER_IP). */
   limit: number;
-  /** RATE_CONNECTIONS_WINDOW_MS. */
+  /** The window (e.g. RATE_CONNECTIONS_WINDOW_MS). */
   windowMs: number;
   /** Absent: this process is the only one counting (embedded mode), and the count is exact. */
   redis?: RedisClient;
@@ -29,7 +29,9 @@ interface Entry {
 }
 
 /**
- * The per-address handshake limit, shared by every pod without a Redis command per handshake.
+ * A fixed-window limit per key (an address' handshakes, a user's joins), shared by every pod
+ * without a Redis command per check. Below, "handshake" stands for any counted event and
+ * "address" for its key.
  *
  * Each pod counts handshakes per address in process, in fixed windows aligned to the epoch (so all
  * pods agree on where a window starts), and settles with Redis in batches: one pipelined INCRBY +
@@ -49,7 +51,7 @@ interface Entry {
  * round trips. If Redis fails, the unanswered counts are dropped and the limit fails open, as the
  * other limits do (reconnecting users must not be locked out by an outage).
  */
-export class ConnectionLimit {
+export class WindowLimit {
   private readonly limit: number;
   private readonly windowMs: number;
   private readonly chunk: number;
@@ -64,7 +66,7 @@ export class ConnectionLimit {
   private readonly sweeper: NodeJS.Timeout;
   private closed = false;
 
-  constructor(opts: ConnectionLimitOptions) {
+  constructor(opts: WindowLimitOptions) {
     this.limit = opts.limit;
     this.windowMs = opts.windowMs;
     this.chunk = Math.max(1, Math.floor(opts.limit / 20));

@@ -1,15 +1,15 @@
 import { freePort, type RedisHandle, startRedis } from "@chat/testkit";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConnectionLimit } from "./connection-limit.js";
 import type { Verdict } from "./rate-limits.js";
+import { WindowLimit } from "./window-limit.js";
 
 const okCount = (verdicts: Verdict[]) => verdicts.filter((v) => v.ok).length;
 
 describe("connection limit, in process (embedded mode)", () => {
   it("admits exactly the limit per window and says when the window ends", () => {
     let now = 1_000_000;
-    const limit = new ConnectionLimit({ limit: 3, windowMs: 60_000, now: () => now });
+    const limit = new WindowLimit({ limit: 3, windowMs: 60_000, now: () => now });
     const verdicts = [0, 1, 2, 3, 4].map(() => limit.check("a") as Verdict);
     expect(verdicts.map((v) => v.ok)).toEqual([true, true, true, false, false]);
     const refused = verdicts[3];
@@ -23,7 +23,7 @@ describe("connection limit, in process (embedded mode)", () => {
 
   it("starts counting afresh in the next window", () => {
     let now = 0;
-    const limit = new ConnectionLimit({ limit: 2, windowMs: 1000, now: () => now });
+    const limit = new WindowLimit({ limit: 2, windowMs: 1000, now: () => now });
     expect([limit.check("a"), limit.check("a"), limit.check("a")].map((v) => (v as Verdict).ok)).toEqual([
       true,
       true,
@@ -42,7 +42,7 @@ describe("connection limit, in process (embedded mode)", () => {
 describe("connection limit, shared through Redis", () => {
   let redis: RedisHandle;
   const clients: Redis[] = [];
-  const limits: ConnectionLimit[] = [];
+  const limits: WindowLimit[] = [];
   beforeAll(async () => {
     redis = await startRedis();
   });
@@ -55,11 +55,11 @@ describe("connection limit, shared through Redis", () => {
     const client = new Redis(redis.url, { enableOfflineQueue: false });
     clients.push(client);
     await new Promise((resolve) => client.once("ready", resolve));
-    const limit = new ConnectionLimit({ windowMs: 60_000, flushMs: 20, ...opts, redis: client });
+    const limit = new WindowLimit({ windowMs: 60_000, flushMs: 20, ...opts, redis: client });
     limits.push(limit);
     return { limit, client };
   };
-  const burst = (limit: ConnectionLimit, ip: string, n: number) =>
+  const burst = (limit: WindowLimit, ip: string, n: number) =>
     Promise.all(Array.from({ length: n }, () => limit.check(ip)));
   const stored = async (client: Redis, prefix: string, ip: string) => {
     const keys = await client.keys(`${prefix}:*:${ip}`);
@@ -106,7 +106,7 @@ describe("connection limit, shared through Redis", () => {
     const dead = new Redis({ port: await freePort(), enableOfflineQueue: false, lazyConnect: true });
     dead.on("error", () => {});
     clients.push(dead);
-    const limit = new ConnectionLimit({ limit: 20, windowMs: 60_000, flushMs: 20, redis: dead });
+    const limit = new WindowLimit({ limit: 20, windowMs: 60_000, flushMs: 20, redis: dead });
     limits.push(limit);
     // Past the chunk (1) handshakes wait for Redis, whose failure admits them rather than hanging
     // them, even beyond the limit.
