@@ -107,6 +107,14 @@ export class CpuMeter {
     }
   }
 
+  /** Per group, CPU-seconds used since reset as of the last sample() (a cheap read for timelines). */
+  used(): Record<string, number> {
+    const cpu: Record<string, number> = {};
+    for (const [pid, { group, cpu: now }] of this.last)
+      cpu[group] = (cpu[group] ?? 0) + now - (this.start.get(pid) ?? now);
+    return cpu;
+  }
+
   /** Per group: CPU-seconds used since reset; `wallS`; `machineBusy` (0..1 of all cores, every process on the box). */
   read(): { wallS: number; cpu: Record<string, number>; machineBusy: number; benchCores: number } {
     const wallS = Number(process.hrtime.bigint() - this.t0) / 1e9;

@@ -71,7 +71,7 @@ describe("bench smoke (profile smoke)", () => {
     expect(r.join?.filter((j) => j.target === "stock").every((j) => j.presenceEvents === 0)).toBe(true);
     expect(r.verdicts?.find((v) => v.goal.startsWith("join"))?.values).toHaveLength(2);
     // Two runs × (2 ours + 2 stock pods) wrote a profile each, and their frames were printed.
-    expect(out.join("\n").match(/\.cpuprofile: \d+ ms/g)).toHaveLength(8);
+    expect(out.join("\n").match(/\.cpuprofile, whole life: \d+ ms/g)).toHaveLength(8);
     rmSync(dir, { recursive: true, force: true });
   });
 });

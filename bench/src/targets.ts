@@ -186,6 +186,15 @@ export function markServerProfiles(pids: number[], mark: "open" | "close") {
   }
 }
 
+/**
+ * With `--cpu-prof`: the directory for one group of profiles (a rig's pods, the generators), or
+ * the profiles' root without a name; undefined when not profiling.
+ */
+export function cpuProfileDirFor(name?: string): string | undefined {
+  if (!cpuProfileDir) return undefined;
+  return name ? join(cpuProfileDir, name) : cpuProfileDir;
+}
+
 /** Redis and `pods` server processes of one kind, each target on its own fresh Redis. */
 export async function startCluster(kind: Kind, opts: ClusterOptions): Promise<Cluster> {
   const redis = await startRedis();

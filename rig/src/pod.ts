@@ -5,7 +5,7 @@
  * sequence of a deleted pod: preStop httpGet, then SIGTERM, then SIGKILL once the grace period
  * (counted from the start of termination) is over.
  */
-import { createWriteStream } from "node:fs";
+import { chownSync, createWriteStream, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { freePort, type Managed, spawnManaged } from "@chat/testkit";
 import { containerArgv, IMAGE_ENV, IMAGE_USER, mapWorkingDir } from "./artifact.js";
@@ -50,6 +50,8 @@ export interface PodContext {
   onChange: (pod: RigPod) => void;
   /** Called when the process ends without the pod being deleted (a crash). */
   onCrash?: (pod: RigPod) => void;
+  /** Profile each pod's Node with `--cpu-prof` into `<dir>/<pod name>/` (see RigOptions). */
+  cpuProfileDir?: string;
 }
 
 export class RigPod {
@@ -125,8 +127,16 @@ export class RigPod {
     const fromFields = Object.fromEntries(
       Object.entries(model.fieldEnv).map(([k, path]) => [k, fieldValues[path] ?? ""]),
     );
-    const [command = "", ...args] = containerArgv(model.command, model.args);
+    const [command = "", ...containerArgs] = containerArgv(model.command, model.args);
     const user = podUser(model);
+    // Node refuses --cpu-prof in NODE_OPTIONS, so the flag goes on the command line.
+    const profileDir =
+      this.ctx.cpuProfileDir && command === "node" ? join(this.ctx.cpuProfileDir, this.name) : undefined;
+    if (profileDir) {
+      mkdirSync(profileDir, { recursive: true });
+      if (user.switched) chownSync(profileDir, user.uid, user.gid);
+    }
+    const args = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, ...containerArgs] : containerArgs;
     const spec: PodProcess = {
       // `node` is the image's Node on its PATH; the rig's own Node stands in for it.
       command: command === "node" ? process.execPath : command,

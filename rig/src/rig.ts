@@ -44,6 +44,12 @@ export interface RigOptions {
   operationTimeoutMs?: number;
   /** Run pods from this artifact root instead of building the workspace's (tests of broken artifacts). */
   artifactRoot?: string;
+  /**
+   * Run every pod under V8's CPU profiler (`node --cpu-prof`), writing `<dir>/<pod name>/*.cpuprofile`
+   * when the pod exits; `stop()` then terminates pods gracefully (preStop, SIGTERM) instead of
+   * SIGKILL, so that the last pods write theirs too. Reported as an `override` of kind `local`.
+   */
+  cpuProfileDir?: string;
 }
 
 export interface PodStatus {
@@ -182,9 +188,21 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
 
   const endpoints = new Endpoints(haproxy, log);
   let controller: DeploymentController;
+  if (opts.cpuProfileDir) {
+    mkdirSync(opts.cpuProfileDir, { recursive: true });
+    log.add("override", {
+      detail: {
+        field: "command",
+        manifest: "node",
+        rig: `node --cpu-prof (into ${opts.cpuProfileDir})`,
+        kind: "local",
+      },
+    });
+  }
   const podCtx = {
     model,
     redisUrl: redis.url,
+    ...(opts.cpuProfileDir ? { cpuProfileDir: opts.cpuProfileDir } : {}),
     artifact: artifact.root,
     logDir,
     log,
@@ -266,7 +284,10 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
       stopped = true;
       controller.stop();
       const running = controller.running;
-      for (const p of running) p.kill("rig teardown");
+      // A profiled pod writes its profile only on a normal exit: the graceful sequence (bounded
+      // by the grace period's SIGKILL) instead of the teardown's SIGKILL.
+      if (opts.cpuProfileDir) for (const p of running) void p.terminate("rig teardown (profiled)");
+      else for (const p of running) p.kill("rig teardown");
       await Promise.all(running.map((p) => p.exited));
       await haproxy.stop();
       writeFileSync(join(logDir, "redis.log"), redis.output());

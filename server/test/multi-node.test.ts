@@ -131,6 +131,30 @@ describe("presence deltas (protocol 2) across two pods", () => {
     expect(names(watcher, room)).toEqual(["marker", "mover", "watcher"]);
   });
 
+  it("a connection closing says 'stopped typing' only if it was typing (a rollout closes them all)", async () => {
+    const room = "typing-leave";
+    const watcher = await connect(0, { name: "watcher", protocol: v2 });
+    const typist = await connect(1, { name: "typist", protocol: v2 });
+    const quiet = await connect(0, { name: "quiet", protocol: v2 });
+    const stopped = await connect(1, { name: "stopped", protocol: v2 });
+    for (const c of [watcher, typist, quiet, stopped]) data(await c.join(room));
+    await until(watcher, "everyone in", () => names(watcher, room).length === 4);
+    typist.socket.emit("typing", { room, typing: true });
+    stopped.socket.emit("typing", { room, typing: true });
+    stopped.socket.emit("typing", { room, typing: false });
+    await until(watcher, "typing seen", () => watcher.typing.length === 3);
+    for (const c of [typist, quiet, stopped]) c.close();
+    // Each leave is announced after that connection's disconnect handler ran, on the same path.
+    await until(watcher, "the three gone", () => names(watcher, room).length === 1);
+    // Sockets' events race each other; what counts is who said what.
+    expect(watcher.typing.map((t) => `${t.user.name}:${t.typing}`).sort()).toEqual([
+      "stopped:false",
+      "stopped:true",
+      "typist:false",
+      "typist:true",
+    ]);
+  });
+
   it("refuses room:presence for a room the socket has not joined", async () => {
     const c = await connect(0, { name: "nosy", protocol: v2 });
     expect(await c.presenceOf("elsewhere")).toMatchObject({ ok: false, error: { code: "not_in_room" } });

@@ -101,6 +101,11 @@ export interface ChatReport {
   clients: ChatClientReport[];
   /** Per wall-clock second (epoch s): delivery delay histogram of this process' messages. */
   delayBySecond: Record<string, string>;
+  /** Ours: the same delays split at the store's timestamp: send leg (to the store) and delivery leg (after it). */
+  sendLegBySecond: Record<string, string>;
+  deliverLegBySecond: Record<string, string>;
+  /** Per second: how late a 10 ms timer of this process fired (event-loop lag). */
+  lagBySecond: Record<string, string>;
   /** This process' event-loop delay over the run: a generator that falls behind shows here. */
   loopDelayP99Ms: number;
   loopDelayMaxMs: number;

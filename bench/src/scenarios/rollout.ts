@@ -5,9 +5,10 @@ import { meterFor, progress, round, share, sleep } from "../common.js";
 import { decodeHistogram, type LatencySummary, newHistogram, summarize } from "../gen/hist.js";
 import type { ChatClientReport, ChatReport, ChatSettled, Kind } from "../gen/messages.js";
 import { CHAT_WORKER, GenPool } from "../gen/pool.js";
-import { CpuMeter, cpuSeconds } from "../procstat.js";
+import { CpuMeter, cpuSeconds, cores as machineCores, machineTicks } from "../procstat.js";
 import type { Profile } from "../profiles.js";
-import { OUR_BENCH_ENV, type Pod, startCluster } from "../targets.js";
+import { writeProfileWindow } from "../report/cpu-profile.js";
+import { cpuProfileDirFor, OUR_BENCH_ENV, type Pod, startCluster } from "../targets.js";
 
 /**
  * How the pods are replaced. `rig`: the local cluster rig (`@chat/rig`): clients connect through
@@ -35,6 +36,19 @@ export interface DelaySecond {
   p50: number;
   p99: number;
   max: number;
+  /**
+   * Ours: p50 / p99 of the two legs of the delay, split at the store's timestamp: sending
+   * (outbox, pod, store) and delivering (pub/sub, fan-out, the generator receiving).
+   */
+  send?: { p50: number; p99: number };
+  deliver?: { p50: number; p99: number };
+  /** The generators' event-loop lag that second (p99 and max over both), ms. */
+  lag?: { p99: number; max: number };
+  /**
+   * Cores used that second (from /proc, sampled every 200 ms): server pods, generators, Redis,
+   * and the whole machine (every process on it, the bench's and anyone else's).
+   */
+  cores?: { server: number; generators: number; redis: number; machine: number };
 }
 
 export interface RolloutResult {
@@ -236,7 +250,9 @@ async function rigSetup(profile: Profile, label: string): Promise<Setup> {
   // every client comes from 127.0.0.1. All of it is listed in the rig's cluster log as overrides.
   const shutdownMs = r.drainWindowMs + r.handoverTimeoutMs + 5000;
   const preStopMs = FAST.preStopDelayMs ?? 500;
+  const profileDir = cpuProfileDirFor("ours-rig");
   const rig: Rig = await startRig({
+    ...(profileDir ? { cpuProfileDir: profileDir } : {}),
     overrides: mergeOverrides(FAST, {
       replicas: r.pods,
       terminationGracePeriodSeconds: Math.ceil((preStopMs + shutdownMs) / 1000) + 2,
@@ -285,7 +301,13 @@ async function rigSetup(profile: Profile, label: string): Promise<Setup> {
 async function run(kind: Kind, profile: Profile, label: string, setup: Setup): Promise<RolloutResult> {
   const r = profile.rollout;
   // The clients are the shipped client core (and socket.io-client), spread over the generators.
-  const gens = await GenPool.start(profile.generators, CHAT_WORKER);
+  const genProfileDir = cpuProfileDirFor(`generators-${kind}`);
+  const gens = await GenPool.start(
+    profile.generators,
+    genProfileDir
+      ? { ...CHAT_WORKER, execArgv: [...CHAT_WORKER.execArgv, "--cpu-prof", `--cpu-prof-dir=${genProfileDir}`] }
+      : CHAT_WORKER,
+  );
   try {
     const meter = setup.meter(gens);
     progress(`${label}: ${r.clients} clients joining ${r.rooms} rooms`);
@@ -305,8 +327,32 @@ async function run(kind: Kind, profile: Profile, label: string, setup: Setup): P
     if (startErrors.length > 0) throw new Error(`${label}: clients failed to start: ${startErrors[0]}`);
     meter.reset();
     const genCpu0 = gens.pids.map((pid) => cpuSeconds(pid) ?? 0);
-    // Pods come and go: sample their CPU often so an exited pod keeps what it used.
-    const sampler = setInterval(() => meter.sample(), 200);
+    // Pods come and go: sample their CPU often so an exited pod keeps what it used. The same
+    // samples give the cores used per wall-clock second, beside the delays of that second.
+    const cpuBySecond = new Map<number, NonNullable<DelaySecond["cores"]>>();
+    const nCores = machineCores();
+    let since = {
+      second: Math.floor(Date.now() / 1000),
+      at: performance.now(),
+      used: meter.used(),
+      ticks: machineTicks(),
+    };
+    const sampler = setInterval(() => {
+      meter.sample();
+      const second = Math.floor(Date.now() / 1000);
+      if (second === since.second) return;
+      const now = { second, at: performance.now(), used: meter.used(), ticks: machineTicks() };
+      const wallS = Math.max(0.001, (now.at - since.at) / 1000);
+      const cores = (g: string) => round(((now.used[g] ?? 0) - (since.used[g] ?? 0)) / wallS);
+      const ticks = now.ticks.total - since.ticks.total;
+      cpuBySecond.set(since.second, {
+        server: cores("server"),
+        generators: cores("generators"),
+        redis: cores("redis"),
+        machine: round(ticks > 0 ? ((now.ticks.busy - since.ticks.busy) / ticks) * nCores : 0),
+      });
+      since = now;
+    }, 200);
     const t0 = Date.now();
     const events: RolloutEvent[] = [];
     const mark = (what: string, at = Date.now()) => {
@@ -317,9 +363,11 @@ async function run(kind: Kind, profile: Profile, label: string, setup: Setup): P
     mark(`chatting: ${r.clients} clients, ${r.rate} msg/s`);
     await sleep(r.beforeMs);
     const rolloutStart = Date.now();
+    const rolloutStartUs = process.hrtime.bigint() / 1000n;
     mark("rollout starts");
     await setup.replace(mark, (urls) => gens.all({ cmd: "endpoints", urls }));
     const rolloutEnd = Date.now();
+    writeProfileWindow(cpuProfileDirFor(), { label, fromUs: rolloutStartUs, toUs: process.hrtime.bigint() / 1000n });
     await sleep(r.afterMs);
     mark("sending stops");
     const settled = await gens.all<ChatSettled>({ cmd: "chatSettle", timeoutMs: 15_000 }, 60_000);
@@ -334,14 +382,27 @@ async function run(kind: Kind, profile: Profile, label: string, setup: Setup): P
     const acc = auditRollout(kind, clients);
 
     // Delivery delay per wall-clock second, merged over generators.
-    const perSecond = new Map<number, ReturnType<typeof newHistogram>>();
-    for (const rep of reports) {
-      for (const [second, enc] of Object.entries(rep.delayBySecond)) {
-        const h = perSecond.get(Number(second)) ?? newHistogram();
-        h.add(decodeHistogram(enc));
-        perSecond.set(Number(second), h);
+    const mergeSeconds = (pick: (rep: ChatReport) => Record<string, string> | undefined) => {
+      const merged = new Map<number, ReturnType<typeof newHistogram>>();
+      for (const rep of reports) {
+        for (const [second, enc] of Object.entries(pick(rep) ?? {})) {
+          const h = merged.get(Number(second)) ?? newHistogram();
+          h.add(decodeHistogram(enc));
+          merged.set(Number(second), h);
+        }
       }
-    }
+      return merged;
+    };
+    const perSecond = mergeSeconds((rep) => rep.delayBySecond);
+    const sendLeg = mergeSeconds((rep) => rep.sendLegBySecond);
+    const deliverLeg = mergeSeconds((rep) => rep.deliverLegBySecond);
+    const lag = mergeSeconds((rep) => rep.lagBySecond);
+    const legOf = (m: typeof sendLeg, second: number) => {
+      const h = m.get(second);
+      if (!h) return undefined;
+      const s = summarize(h);
+      return { p50: s.p50, p99: s.p99 };
+    };
     // Per-second buckets: "before" and "after" take only seconds wholly inside their window;
     // "during" takes every second that overlaps the rollout (a straddling second counts as during).
     const windowed = (from: number, to: number, overlap: boolean) => {
@@ -357,7 +418,21 @@ async function run(kind: Kind, profile: Profile, label: string, setup: Setup): P
       .sort((a, b) => a[0] - b[0])
       .map(([second, h]) => {
         const s = summarize(h);
-        return { t: round((second * 1000 - t0) / 1000), count: s.count, p50: s.p50, p99: s.p99, max: s.max };
+        const send = legOf(sendLeg, second);
+        const deliver = legOf(deliverLeg, second);
+        const lagged = lag.get(second);
+        const l = lagged ? summarize(lagged) : undefined;
+        return {
+          t: round((second * 1000 - t0) / 1000),
+          count: s.count,
+          p50: s.p50,
+          p99: s.p99,
+          max: s.max,
+          ...(send ? { send } : {}),
+          ...(deliver ? { deliver } : {}),
+          ...(l ? { lag: { p99: l.p99, max: l.max } } : {}),
+          ...(cpuBySecond.has(second) ? { cores: cpuBySecond.get(second) } : {}),
+        };
       });
     const totals = clients.map((c) => Math.round(c.disconnectedMs));
     return {

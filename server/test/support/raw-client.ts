@@ -10,6 +10,7 @@ import type {
   RoomSummary,
   ServerToClientEvents,
   Session,
+  Typing,
 } from "@chat/protocol";
 import { io, type Socket } from "socket.io-client";
 import { PresenceView } from "./presence-view.js";
@@ -26,6 +27,7 @@ export class RawClient {
   /** `message:revised` events: edits and deletions. */
   readonly revised: ChatMessage[] = [];
   readonly deltas: PresenceDelta[] = [];
+  readonly typing: Typing[] = [];
   /** Protocol 2: each joined room's presence, kept from deltas; `room:presence` fetches after a gap. */
   readonly views = new Map<string, PresenceView>();
   fetches = 0;
@@ -35,6 +37,7 @@ export class RawClient {
     socket.on("message", (m) => this.messages.push(m));
     socket.on("presence", (p) => this.presence.push(p));
     socket.on("message:revised", (m) => this.revised.push(m));
+    socket.on("typing", (t) => this.typing.push(t));
     socket.on("presence:delta", (d) => {
       this.deltas.push(d);
       const view = this.views.get(d.room);

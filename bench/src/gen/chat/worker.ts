@@ -34,19 +34,49 @@ const pickUrl = () => endpoints[rr++ % endpoints.length] as string;
 const users: User[] = [];
 let sendTimer: NodeJS.Timeout | undefined;
 const delayBySecond = new Map<number, Histogram>();
+/**
+ * The delay split at the store's timestamp (`ts`, Redis' clock, the same machine's clock as
+ * ours): the send leg (client core's outbox, the pod, the store) and the delivery leg (pub/sub,
+ * the pods' fan-out, this process receiving). Per second, like delayBySecond; ours only.
+ */
+const sendLegBySecond = new Map<number, Histogram>();
+const deliverLegBySecond = new Map<number, Histogram>();
+/** This process' event-loop lag per second (a 10 ms timer's lateness): a stalled receiver shows here. */
+const lagBySecond = new Map<number, Histogram>();
 const loop = monitorEventLoopDelay({ resolution: 5 });
 
-/** A message this process sent, seen by one user for the first time: its delay on this clock. */
-function recordDelay(text: string) {
-  if (!text.startsWith(`b:${gen}:`)) return;
-  const sentMs = Number(text.split(":")[2]);
-  const second = Math.floor(Date.now() / 1000);
-  let h = delayBySecond.get(second);
+const inSecond = (m: Map<number, Histogram>, second: number) => {
+  let h = m.get(second);
   if (!h) {
     h = newHistogram();
-    delayBySecond.set(second, h);
+    m.set(second, h);
   }
-  recordMs(h, performance.now() - sentMs);
+  return h;
+};
+
+/** A message this process sent, seen by one user for the first time: its delay on this clock. */
+function recordDelay(text: string, storedTs?: number) {
+  if (!text.startsWith(`b:${gen}:`)) return;
+  const sentMs = Number(text.split(":")[2]);
+  const now = performance.now();
+  const second = Math.floor(Date.now() / 1000);
+  recordMs(inSecond(delayBySecond, second), now - sentMs);
+  if (storedTs === undefined) return;
+  // performance.now() is relative to this process' timeOrigin; the store's ts is epoch ms.
+  const stored = storedTs - performance.timeOrigin;
+  recordMs(inSecond(sendLegBySecond, second), stored - sentMs);
+  recordMs(inSecond(deliverLegBySecond, second), now - stored);
+}
+
+let lagTimer: NodeJS.Timeout | undefined;
+function watchLag() {
+  let last = performance.now();
+  lagTimer = setInterval(() => {
+    const now = performance.now();
+    recordMs(inSecond(lagBySecond, Math.floor(Date.now() / 1000)), Math.max(0, now - last - 10));
+    last = now;
+  }, 10);
+  lagTimer.unref();
 }
 
 function newUser(index: number, room: string): User {
@@ -69,7 +99,7 @@ function newUser(index: number, room: string): User {
     for (const m of messages) {
       if (seen.has(m.seq)) continue;
       seen.add(m.seq);
-      recordDelay(m.text);
+      recordDelay(m.text, m.ts);
     }
   });
   return { room, bot };
@@ -93,6 +123,7 @@ async function chatStart(c: ChatStartCmd) {
   });
   loop.reset();
   loop.enable();
+  if (!lagTimer) watchLag();
   return { started: users.length, errors };
 }
 
@@ -198,9 +229,14 @@ function report(u: User): ChatClientReport {
 function chatReport(): ChatReport {
   const encoded: Record<string, string> = {};
   for (const [second, h] of delayBySecond) encoded[String(second)] = encodeHistogram(h);
+  const encode = (m: Map<number, Histogram>) =>
+    Object.fromEntries([...m].map(([second, h]) => [String(second), encodeHistogram(h)]));
   return {
     clients: users.map(report),
     delayBySecond: encoded,
+    sendLegBySecond: encode(sendLegBySecond),
+    deliverLegBySecond: encode(deliverLegBySecond),
+    lagBySecond: encode(lagBySecond),
     loopDelayP99Ms: loop.percentile(99) / 1e6,
     loopDelayMaxMs: loop.max / 1e6,
   };
