@@ -1,5 +1,5 @@
 import type { ChatMessage } from "@chat/protocol";
-import { type ClusterEvent, FAST, mergeOverrides, type Rig, startRig } from "@chat/rig";
+import { type ClusterEvent, FAST, loadDeployment, mergeOverrides, type Rig, startRig } from "@chat/rig";
 import { type AuditedClient, auditDelivery } from "@chat/testkit";
 import { meterFor, progress, round, share, sleep } from "../common.js";
 import { decodeHistogram, type LatencySummary, newHistogram, summarize } from "../gen/hist.js";
@@ -250,11 +250,22 @@ async function rigSetup(profile: Profile, label: string): Promise<Setup> {
   // every client comes from 127.0.0.1. All of it is listed in the rig's cluster log as overrides.
   const shutdownMs = r.drainWindowMs + r.handoverTimeoutMs + 5000;
   const preStopMs = FAST.preStopDelayMs ?? 500;
+  // minReadySeconds keeps the manifests' ratio to the drain window (10 s to 10 s: one old pod's
+  // sockets have moved before the next old pod starts draining). FAST's 1 s against the
+  // profile's 3 s window made the two drains overlap and put the second new pod's cold start
+  // inside the first drain: a sequence the manifests never run, twice the handover rate at once.
+  const manifest = await loadDeployment();
+  const manifestWindowMs = Number(manifest.env.DRAIN_WINDOW_MS ?? 10_000);
+  const minReadySeconds = Math.max(
+    FAST.minReadySeconds ?? 1,
+    Math.ceil((manifest.minReadyMs / manifestWindowMs) * (r.drainWindowMs / 1000)),
+  );
   const profileDir = cpuProfileDirFor("ours-rig");
   const rig: Rig = await startRig({
     ...(profileDir ? { cpuProfileDir: profileDir } : {}),
     overrides: mergeOverrides(FAST, {
       replicas: r.pods,
+      minReadySeconds,
       terminationGracePeriodSeconds: Math.ceil((preStopMs + shutdownMs) / 1000) + 2,
       env: {
         ...OUR_BENCH_ENV,
