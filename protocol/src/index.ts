@@ -9,14 +9,22 @@ import { z } from "zod";
 /**
  * 2: edits and deletions take seqs of the room's sequence (a seq is a message or a revision),
  * `message:revised`, `room:history`, `rooms:list`, session limits; presence deltas
- * (`presence:delta`, `room:presence`, `presenceVersion` in the join ack). Servers keep serving 1.
+ * (`presence:delta`, `room:presence`, `presenceVersion` in the join ack).
+ * 3: paged presence for large rooms (`presenceCount` and `presenceNext` in the join ack,
+ * `presence:count`, `room:presence { cursor }`, `limits.presenceListMax`).
+ * Servers keep serving 1 and 2.
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 /**
  * A client gets presence deltas only when it declares at least this in `auth.protocol` (one that
  * declares 1 or nothing keeps getting full `presence` lists).
  */
 export const PRESENCE_DELTA_PROTOCOL = 2;
+/**
+ * A client that declares at least this gets a large room's presence paged: a first page and the
+ * count in the join ack, `presence:count` instead of deltas while the room stays large.
+ */
+export const PRESENCE_PAGED_PROTOCOL = 3;
 
 /** Every error ack carries one of these codes. */
 export const ErrorCode = {
@@ -84,7 +92,13 @@ export const joinSchema = z.object({
   since: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
 });
 export const leaveSchema = z.object({ room: roomSchema });
-export const presenceRequestSchema = z.object({ room: roomSchema });
+/** An opaque page cursor: `presenceNext` of a join ack or `next` of a `room:presence` answer. */
+export const presenceCursorSchema = z.string().min(1).max(32).regex(/^[0-9]+$/, "cursor is a presence cursor");
+export const presenceRequestSchema = z.object({
+  room: roomSchema,
+  /** Protocol 3: continue a page walk; without it the walk (or the full list) starts over. */
+  cursor: presenceCursorSchema.optional(),
+});
 export const sendSchema = z.object({ room: roomSchema, text: textSchema, clientId: clientIdSchema });
 export const typingSchema = z.object({ room: roomSchema, typing: z.boolean() });
 const seqSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -170,6 +184,8 @@ export interface SessionLimits {
   /** Message budget per user: `messages` sends, edits and deletions per `windowMs`. */
   messagesPerWindow: number;
   windowMs: number;
+  /** Since 3: a room with more users than this is large (paged presence, `presence:count`). */
+  presenceListMax?: number;
 }
 
 export interface JoinResult {
@@ -181,6 +197,13 @@ export interface JoinResult {
   presence: User[];
   /** The room's presence version `presence` reflects (protocol 2): deltas up to it are already in the list. */
   presenceVersion: number;
+  /** Protocol 3: how many users the room has; `presence` holds all of them only when `presenceNext` is null. */
+  presenceCount?: number;
+  /**
+   * Protocol 3: null when `presence` is the full list; otherwise the room is large, `presence` is a
+   * first page (about `limits.presenceListMax` users) and this cursor asks `room:presence` for the next.
+   */
+  presenceNext?: string | null;
   /** True when `since` pointed below the oldest kept message: `messages` is then the latest page and the client should reset the room. */
   trimmed: boolean;
 }
@@ -201,11 +224,27 @@ export interface Presence {
   users: User[];
 }
 
-/** A room's full member list at a presence version: the answer to `room:presence`. */
+/** A room's member list at a presence version: the answer to `room:presence`. */
 export interface PresenceSnapshot {
   room: string;
   version: number;
+  /** The full list when `next` is null or absent; otherwise one page of a large room. */
   users: User[];
+  /** Protocol 3: the room's number of users at `version`. */
+  count?: number;
+  /** Protocol 3: the cursor of the next page, null after the last one (or with the full list). */
+  next?: string | null;
+}
+
+/**
+ * A large room's size (protocol 3), sent instead of `presence:delta` while the room has more than
+ * `limits.presenceListMax` users: one per pod's coalesced announcement. Keep the one with the
+ * highest `version` (events of two pods may arrive in either order).
+ */
+export interface PresenceCount {
+  room: string;
+  version: number;
+  count: number;
 }
 
 /** A user entering or leaving a room, with the presence version that change made. */
@@ -253,7 +292,7 @@ export type Ack<T> = (res: Response<T>) => void;
 export interface ClientToServerEvents {
   "room:join": (req: JoinRequest, ack: Ack<JoinResult>) => void;
   "room:leave": (req: LeaveRequest, ack: Ack<{ room: string }>) => void;
-  /** The full member list of a joined room (protocol 2: after a skipped presence version). */
+  /** The member list of a joined room (protocol 2: after a skipped presence version; protocol 3: paged when large). */
   "room:presence": (req: PresenceRequest, ack: Ack<PresenceSnapshot>) => void;
   "message:send": (req: SendRequest, ack: Ack<ChatMessage>) => void;
   typing: (req: TypingRequest) => void;
@@ -270,8 +309,10 @@ export interface ServerToClientEvents {
   "message:revised": (message: ChatMessage) => void;
   /** Protocol 1 clients only. */
   presence: (presence: Presence) => void;
-  /** Protocol 2 clients only. */
+  /** Protocol 2 clients, and protocol 3 clients in a room that is not large. */
   "presence:delta": (delta: PresenceDelta) => void;
+  /** Protocol 3 clients in a large room (more than `limits.presenceListMax` users). */
+  "presence:count": (count: PresenceCount) => void;
   typing: (typing: Typing) => void;
   "server:draining": (draining: Draining) => void;
 }
