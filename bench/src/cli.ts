@@ -217,7 +217,12 @@ function writeResults(
 }
 
 async function main() {
-  const { values } = parseArgs({
+  // `pnpm bench -- --scenario join` hands the CLI a literal "--", after which parseArgs reads
+  // nothing as an option: the run would silently ignore every flag and measure everything.
+  const args = process.argv.slice(2);
+  if (args[0] === "--") args.shift();
+  const { values, positionals } = parseArgs({
+    args,
     options: {
       profile: { type: "string", default: "quick" },
       scenario: { type: "string", default: "all" },
@@ -230,6 +235,8 @@ async function main() {
     },
     allowPositionals: true,
   });
+  if (positionals.length > 0)
+    throw new Error(`unexpected arguments: ${positionals.join(" ")} (flags: see the top of bench/src/cli.ts)`);
   const scenarios: Scenario[] =
     values.scenario === "all"
       ? // "all" is the comparison; heap snapshots are their own, slower run.

@@ -2,6 +2,7 @@
  * A few seconds of each scenario against every target, so the bench cannot rot. Not a
  * measurement: the smoke profile is tiny and runs on a busy machine.
  */
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -73,5 +74,23 @@ describe("bench smoke (profile smoke)", () => {
     // Two runs × (2 ours + 2 stock pods) wrote a profile each, and their frames were printed.
     expect(out.join("\n").match(/\.cpuprofile, whole life: \d+ ms/g)).toHaveLength(8);
     rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe("bench command line", () => {
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, ["--import", "tsx", "src/cli.ts", ...args], { encoding: "utf8", timeout: 30_000 });
+
+  it("takes its flags after a `--` (pnpm bench -- --scenario x) instead of ignoring them", () => {
+    // Were the flags ignored, this would start measuring everything instead of refusing.
+    const r = cli("--", "--scenario", "nope");
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain("unknown scenario nope");
+  });
+
+  it("refuses stray arguments", () => {
+    const r = cli("join");
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain("unexpected arguments: join");
   });
 });
