@@ -28,7 +28,7 @@ export function PresenceList({ room }: { room: string }) {
       <div className="people-head">
         <h2 id="people-title" className="people-title">
           Here now{" "}
-          <span className="muted" data-testid="presence-count">
+          <span className="people-count" data-testid="presence-count">
             {formatCount(partial ? count : list.length)} online
           </span>
         </h2>
