@@ -41,7 +41,7 @@ export function PresenceList({ room }: { room: string }) {
               {hasMore && (
                 <button
                   type="button"
-                  className="secondary compact-button"
+                  className="secondary compact-button people-action"
                   aria-describedby="people-note"
                   disabled={loading}
                   onClick={() => void client.loadMorePresence(room)}
@@ -51,7 +51,7 @@ export function PresenceList({ room }: { room: string }) {
               )}
               <button
                 type="button"
-                className="secondary compact-button"
+                className="secondary compact-button people-action"
                 aria-label="Reload the member list"
                 disabled={loading}
                 onClick={() => void client.reloadPresence(room)}
