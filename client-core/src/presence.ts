@@ -90,6 +90,7 @@ export class RoomPresence {
     if (this.version !== null && version < this.version) return;
     this.version = version;
     this.paged = null;
+    this.error = null;
     this.setBase(users);
     for (const v of this.changes.keys()) if (v <= version) this.changes.delete(v);
     this.fold();
@@ -106,6 +107,7 @@ export class RoomPresence {
     this.changes.clear();
     this.dispose();
     this.paged = { sample: new Map(users.map((u) => [u.id, u])), count, cursor: next };
+    this.error = null;
     this.publish();
   }
 

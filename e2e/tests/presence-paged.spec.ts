@@ -93,6 +93,12 @@ for (const size of sizes) {
       expect(g.pageWidth).toBeLessThanOrEqual(g.innerWidth);
       expect(g.offenders).toEqual([]);
       await expectInViewport(ada.page, ".people");
+      // However many names are loaded, they scroll inside the panel (sideways in the phone's strip).
+      const overflow = await ada.page.getByTestId("presence-list").evaluate((el) => {
+        const style = getComputedStyle(el);
+        return { x: style.overflowX, y: style.overflowY };
+      });
+      expect(size.name === "phone" ? overflow.x : overflow.y).toBe("auto");
       await expectInViewport(ada.page, '[data-testid="composer-input"]');
 
       // Reload starts over from a first page.
