@@ -113,6 +113,7 @@ export class ChatClient {
       },
       presence: (p) => this.rooms.get(p.room)?.presence(p.users),
       presenceDelta: (d) => this.rooms.get(d.room)?.presenceDelta(d),
+      presenceCount: (c) => this.rooms.get(c.room)?.presenceCount(c),
       revised: (m) => this.rooms.get(m.room)?.revise(m),
       typing: (t) => this.typing.received(t),
       draining: (d) => this.emit("draining", d),
@@ -253,6 +254,16 @@ export class ChatClient {
   /** Fetch the page of messages before the oldest one shown (`hasMore` says whether there is one). */
   loadOlder(room: string): Promise<void> {
     return this.rooms.get(room)?.loadOlder() ?? Promise.resolve();
+  }
+
+  /** The next page of a large room's members (`presenceHasMore`); resolves when it is in (or failed). */
+  loadMorePresence(room: string): Promise<void> {
+    return this.rooms.get(room)?.loadMorePresence() ?? Promise.resolve();
+  }
+
+  /** Load a large room's members from the start again (the sample may be stale). */
+  reloadPresence(room: string): Promise<void> {
+    return this.rooms.get(room)?.reloadPresence() ?? Promise.resolve();
   }
 
   /** The server's busiest rooms (`rooms:list`); rejects with a `RequestError`. */

@@ -5,6 +5,7 @@ import {
   type HandshakeAuth,
   PROTOCOL_VERSION,
   type Presence,
+  type PresenceCount,
   type PresenceDelta,
   type Session,
   type Typing,
@@ -44,6 +45,8 @@ export interface ConnectionDeps {
   /** An edit or deletion (protocol 2). */
   revised(m: ChatMessage): void;
   presenceDelta(d: PresenceDelta): void;
+  /** A large room's size (protocol 3). */
+  presenceCount(c: PresenceCount): void;
   typing(t: Typing): void;
   draining(d: Draining): void;
   transition(from: ConnectionState, to: ConnectionState): void;
@@ -143,6 +146,7 @@ export class Connection {
     socket.on("presence", (p) => live() && this.deps.presence(p));
     socket.on("message:revised", (m) => live() && this.deps.revised(m));
     socket.on("presence:delta", (d) => live() && this.deps.presenceDelta(d));
+    socket.on("presence:count", (c) => live() && this.deps.presenceCount(c));
     socket.on("typing", (t) => live() && this.deps.typing(t));
     socket.connect();
     return conn;

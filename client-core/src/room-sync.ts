@@ -3,6 +3,7 @@ import {
   type ErrorBody,
   ErrorCode,
   type JoinResult,
+  type PresenceCount,
   type PresenceDelta,
   type Response,
   type User,
@@ -10,7 +11,7 @@ import {
 import type { Conn } from "./conn.js";
 import { describeError } from "./errors.js";
 import { advanceContiguous, hasGap, hasSeq, insertMessages, lowerBound, mergeMessages } from "./history.js";
-import { RoomPresence } from "./presence.js";
+import { type PresenceView, RoomPresence } from "./presence.js";
 import { emptyRoom, type RoomState } from "./state.js";
 import type { Store } from "./store.js";
 import { backoff, type Timer, type Timing } from "./timing.js";
@@ -56,12 +57,13 @@ export class RoomSync {
   ) {
     this.members = new RoomPresence({
       graceMs: deps.timing.presenceGraceMs,
-      changed: (users) => this.setPresence(users),
-      fetch: async () => {
+      changed: (view) => this.setPresence(view),
+      fetch: async (cursor) => {
         const conn = deps.current();
         if (!conn?.session || !this.joinedOn.has(conn)) return null;
         try {
-          const res = await conn.socket.request("room:presence", { room: name }, deps.timing.ackTimeoutMs);
+          const payload = cursor === undefined ? { room: name } : { room: name, cursor };
+          const res = await conn.socket.request("room:presence", payload, deps.timing.ackTimeoutMs);
           return res.ok ? res.data : null;
         } catch {
           return null;
@@ -244,8 +246,15 @@ export class RoomSync {
       unread: room.unread + missed,
     });
     // Protocol 1 servers send no version: their list is simply the truth at that moment.
-    if (typeof data.presenceVersion === "number") this.members.snapshot(data.presence, data.presenceVersion);
-    else this.members.replace(data.presence);
+    if (typeof data.presenceVersion !== "number") this.members.replace(data.presence);
+    else if (typeof data.presenceNext === "string")
+      this.members.page(
+        data.presence,
+        data.presenceVersion,
+        data.presenceCount ?? data.presence.length,
+        data.presenceNext,
+      );
+    else this.members.snapshot(data.presence, data.presenceVersion);
     this.deps.received(this.name, data.messages);
   }
 
@@ -332,13 +341,35 @@ export class RoomSync {
     this.members.delta(delta);
   }
 
-  private setPresence(users: readonly User[]): void {
+  /** A large room's size (protocol 3). */
+  presenceCount(count: PresenceCount): void {
+    this.members.count(count);
+  }
+
+  /** The next page of a large room's members; resolves when it is in (or failed). */
+  loadMorePresence(): Promise<void> {
+    return this.members.loadMore();
+  }
+
+  /** Walk a large room's members from the start again. */
+  reloadPresence(): Promise<void> {
+    return this.members.reload();
+  }
+
+  private setPresence(view: PresenceView): void {
     const room = this.room;
     if (!room) return;
+    const { users } = view;
+    // A sample does not tell who left: typing indicators then expire on their own.
     const present = new Set(users.map((u) => u.id));
     this.deps.store.updateRoom(this.name, {
       presence: users,
-      typing: room.typing.filter((t) => present.has(t.user.id)),
+      presenceCount: view.count,
+      presencePartial: view.partial,
+      presenceHasMore: view.hasMore,
+      presenceLoading: view.loading,
+      presenceError: view.error,
+      typing: view.partial ? room.typing : room.typing.filter((t) => present.has(t.user.id)),
     });
   }
 

@@ -26,8 +26,18 @@ export interface RoomState {
   readonly contiguous: number;
   /** True once a join has answered: `contiguous` means something and rejoins send `since`. */
   readonly loaded: boolean;
-  /** Members, sorted by name. */
+  /** Members, sorted by name: all of them, or in a large room (`presencePartial`) the ones loaded so far. */
   readonly presence: readonly User[];
+  /** The room's number of users: the server's count in a large room, else `presence.length`. */
+  readonly presenceCount: number;
+  /** The room is large (protocol 3): `presence` is a sample that may be stale; `reloadPresence` starts over. */
+  readonly presencePartial: boolean;
+  /** More of a large room's members can be loaded (`loadMorePresence`). */
+  readonly presenceHasMore: boolean;
+  /** A page of members is on its way. */
+  readonly presenceLoading: boolean;
+  /** Why the last page of members could not be loaded. */
+  readonly presenceError: string | null;
   /** The server may hold messages older than the first one here (`loadOlder` fetches them). */
   readonly hasMore: boolean;
   /** A `room:history` page is on its way. */
@@ -136,6 +146,11 @@ export function emptyRoom(name: string): RoomState {
     contiguous: 0,
     loaded: false,
     presence: [],
+    presenceCount: 0,
+    presencePartial: false,
+    presenceHasMore: false,
+    presenceLoading: false,
+    presenceError: null,
     hasMore: false,
     loadingOlder: false,
     typing: [],

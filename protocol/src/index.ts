@@ -93,7 +93,11 @@ export const joinSchema = z.object({
 });
 export const leaveSchema = z.object({ room: roomSchema });
 /** An opaque page cursor: `presenceNext` of a join ack or `next` of a `room:presence` answer. */
-export const presenceCursorSchema = z.string().min(1).max(32).regex(/^[0-9]+$/, "cursor is a presence cursor");
+export const presenceCursorSchema = z
+  .string()
+  .min(1)
+  .max(32)
+  .regex(/^[0-9]+$/, "cursor is a presence cursor");
 export const presenceRequestSchema = z.object({
   room: roomSchema,
   /** Protocol 3: continue a page walk; without it the walk (or the full list) starts over. */

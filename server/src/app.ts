@@ -111,7 +111,13 @@ export function createApp({ config, log, stores, redis }: AppDeps): App {
     conn.on("close", connectionClosed);
   });
 
-  const presence = new PresenceTracker(io, stores.presence, log, Math.max(200, Math.floor(config.PRESENCE_TTL_MS / 3)));
+  const presence = new PresenceTracker(
+    io,
+    stores.presence,
+    log,
+    Math.max(200, Math.floor(config.PRESENCE_TTL_MS / 3)),
+    config.PRESENCE_LIST_MAX,
+  );
   const drainer = new Drainer(io, lifecycle, tasks, config, log);
   const listRooms = roomLister(stores.rooms, stores.presence, config.PRESENCE_TTL_MS);
   const chat = createChatHandlers({

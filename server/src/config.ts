@@ -66,6 +66,11 @@ export const envSchema = z
      */
     ROOM_IDLE_TTL_MS: ms(3 * 24 * 3600_000, 1000),
     PRESENCE_TTL_MS: ms(15_000, 1000),
+    /**
+     * A room with more users than this is large: protocol-3 clients get a page of its presence and
+     * `presence:count` instead of every join and leave (whose bytes grow with the square of the room).
+     */
+    PRESENCE_LIST_MAX: int(2, 1000).default(100),
     MAX_CONNECTIONS: int(1).default(10_000),
     /** Readiness returns once connections fall to this mark (default 90% of MAX_CONNECTIONS). */
     MAX_CONNECTIONS_LOW_WATER: int(0).optional(),

@@ -1,10 +1,10 @@
-import { PRESENCE_DELTA_PROTOCOL } from "@chat/protocol";
+import { PRESENCE_DELTA_PROTOCOL, PRESENCE_PAGED_PROTOCOL } from "@chat/protocol";
 import { type RedisHandle, startRedis } from "@chat/testkit";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { RedisPresenceStore } from "../src/stores/redis-presence-store.js";
 import { chatSuite, data, suiteEnv } from "./support/chat-suite.js";
-import { startNodes, stopNodes } from "./support/nodes.js";
+import { type Node, startNodes, stopNodes } from "./support/nodes.js";
 import { RawClient, until } from "./support/raw-client.js";
 import { storedStrings } from "./support/store-suite.js";
 
@@ -163,4 +163,130 @@ describe("presence deltas (protocol 2) across two pods", () => {
       error: { code: "invalid_payload" },
     });
   });
+});
+
+/**
+ * Protocol 3 with PRESENCE_LIST_MAX=3: a room of 6 is large. Its protocol-3 members get counts,
+ * pages and a cursor; protocol-2 and -1 members in the same room keep deltas and full lists.
+ */
+function pagedSuite(name: string, start: () => Promise<{ nodes: Node[]; teardown: () => Promise<void> }>) {
+  describe(`paged presence (protocol 3): ${name}`, () => {
+    let nodes: Node[];
+    let teardown: () => Promise<void>;
+    const clients: RawClient[] = [];
+    const connect = async (i: number, auth: { name?: string; protocol?: number }) => {
+      const c = await RawClient.connect((nodes[i % nodes.length] as Node).url, auth);
+      clients.push(c);
+      return c;
+    };
+    const v3 = PRESENCE_PAGED_PROTOCOL;
+    const names = (c: RawClient, room: string) =>
+      [...(c.views.get(room)?.users.values() ?? [])].map((u) => u.name).sort();
+    const deltaVersions = (c: RawClient) => c.deltas.flatMap((d) => [...d.joined, ...d.left].map((x) => x.version));
+
+    beforeAll(async () => {
+      ({ nodes, teardown } = await start());
+    });
+    afterEach(() => {
+      for (const c of clients.splice(0)) c.close();
+    });
+    afterAll(async () => {
+      await teardown();
+    });
+
+    it("counts instead of deltas and pages while the room is large, deltas and full lists again once it is not", async () => {
+      const room = "big";
+      const watcher = await connect(0, { name: "watcher", protocol: v3 });
+      expect(watcher.session.limits?.presenceListMax).toBe(3);
+      const first = data(await watcher.join(room));
+      expect(first).toMatchObject({
+        presenceVersion: 1,
+        presenceCount: 1,
+        presenceNext: null,
+        presence: [{ name: "watcher" }],
+      });
+      const v2 = await connect(1, { name: "v2", protocol: PRESENCE_DELTA_PROTOCOL });
+      const v2Ack = data(await v2.join(room));
+      expect(v2Ack.presenceCount).toBeUndefined();
+      expect(v2Ack.presenceNext).toBeUndefined();
+      const old = await connect(0, { name: "old" });
+      data(await old.join(room));
+      const joiners = await Promise.all(["j0", "j1", "j2"].map((n, i) => connect(i + 1, { name: n, protocol: v3 })));
+      for (const j of joiners.slice(0, 2)) data(await j.join(room));
+      const last = joiners[2] as RawClient;
+      const ack = data(await last.join(room));
+      // The joiner of a large room gets its size, a first page and where to go on.
+      expect(ack).toMatchObject({ presenceVersion: 6, presenceCount: 6 });
+      expect(ack.presenceNext).toEqual(expect.any(String));
+      expect(ack.presence.length).toBeGreaterThan(0);
+      expect(ack.presence.length).toBeLessThanOrEqual(3);
+      const everyone = ["j0", "j1", "j2", "old", "v2", "watcher"];
+      const walked = await last.walk(room, ack.presenceNext ?? null);
+      expect([...new Set([...ack.presence.map((u) => u.name), ...walked.names])].sort()).toEqual(everyone);
+      expect(walked.pages).toBeGreaterThan(0);
+      // Without a cursor a large room answers a first page too; a walk from it covers the room.
+      const fresh = data(await last.presenceOf(room));
+      expect(fresh).toMatchObject({ room, version: 6, count: 6 });
+      expect(fresh.next).toEqual(expect.any(String));
+      expect(fresh.users.length).toBeLessThanOrEqual(3);
+      expect(
+        [...new Set([...fresh.users.map((u) => u.name), ...(await last.walk(room, fresh.next ?? null)).names])].sort(),
+      ).toEqual(everyone);
+      for (const cursor of ["99999999999999999999999", "abc", ""]) {
+        expect(await last.emitRaw("room:presence", { room, cursor })).toMatchObject({
+          ok: false,
+          error: { code: "invalid_payload" },
+        });
+      }
+
+      // Protocol 3 hears the size, not the joins that made the room large (versions 4 to 6).
+      await until(watcher, "count of 6", () => watcher.latestCount(room)?.count === 6);
+      expect(watcher.latestCount(room)).toEqual({ room, version: 6, count: 6 });
+      expect(deltaVersions(watcher).filter((v) => v >= 4)).toEqual([]);
+      // Protocol 2 still hears every change, and gets the full list whatever it sends.
+      await until(v2, "v2 sees everyone", () => v2.views.get(room)?.version === 6);
+      expect(names(v2, room)).toEqual(everyone);
+      expect(v2.counts).toEqual([]);
+      const full = data(await v2.presenceOf(room, ack.presenceNext ?? "0"));
+      expect(full.users.map((u) => u.name).sort()).toEqual(everyone);
+      expect(full.next).toBeUndefined();
+      // Protocol 1: full sorted lists, as ever.
+      await until(old, "old sees everyone", () => old.presence.at(-1)?.users.length === 6);
+      expect(old.presence.at(-1)?.users.map((u) => u.name)).toEqual(everyone);
+      expect(old.deltas).toEqual([]);
+      expect(old.counts).toEqual([]);
+
+      // Back to 3 users: the pod that made the last leave (version 9) sends it as a delta.
+      for (const j of joiners) j.close();
+      await until(watcher, "a delta again", () => deltaVersions(watcher).includes(9));
+      const small = data(await watcher.presenceOf(room));
+      expect(small).toMatchObject({ room, version: 9, count: 3, next: null });
+      expect(small.users.map((u) => u.name).sort()).toEqual(["old", "v2", "watcher"]);
+      await until(v2, "v2 sees the leaves", () => v2.views.get(room)?.version === 9);
+      expect(names(v2, room)).toEqual(["old", "v2", "watcher"]);
+      await until(old, "old sees the leaves", () => old.presence.at(-1)?.users.length === 3);
+      // One more join makes the room large again: the joiner gets a page and a cursor.
+      const again = await connect(1, { name: "again", protocol: v3 });
+      const againAck = data(await again.join(room));
+      expect(againAck).toMatchObject({ presenceCount: 4, presenceVersion: 10 });
+      expect(againAck.presenceNext).toEqual(expect.any(String));
+    });
+  });
+}
+
+pagedSuite("two pods sharing Redis", async () => {
+  const r = await startRedis();
+  const nodes = await startNodes(2, { ...suiteEnv, REDIS_URL: r.url, PRESENCE_LIST_MAX: "3" });
+  return {
+    nodes,
+    teardown: async () => {
+      await stopNodes(nodes);
+      await r.destroy();
+    },
+  };
+});
+
+pagedSuite("embedded pod", async () => {
+  const nodes = await startNodes(1, { ...suiteEnv, PRESENCE_LIST_MAX: "3" });
+  return { nodes, teardown: () => stopNodes(nodes) };
 });

@@ -7,7 +7,7 @@
  * rollout, which proves delivery, runs the shipped client core (./chat/worker.ts).
  */
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
-import { PRESENCE_DELTA_PROTOCOL } from "@chat/protocol";
+import { PROTOCOL_VERSION } from "@chat/protocol";
 import { benchText, readBenchText } from "../lean/frames.js";
 import { LeanSocket } from "../lean/socket.js";
 import { encodeHistogram, newHistogram, recordMs } from "./hist.js";
@@ -63,8 +63,10 @@ async function connect(c: ConnectCmd): Promise<ConnectResult> {
       try {
         const sock = await LeanSocket.connect({
           url,
-          // Our server sends protocol-2 clients presence deltas; the references ignore the field.
-          auth: { name: `g${gen}${c.role}${base + i}`, protocol: PRESENCE_DELTA_PROTOCOL },
+          // What the shipped client core declares, so ours serves what users get (protocol 3:
+          // deltas, and a large room's size and a page instead of its full list); the references
+          // ignore the field.
+          auth: { name: `g${gen}${c.role}${base + i}`, protocol: PROTOCOL_VERSION },
           timeoutMs: 15_000,
           onEvent: onFrame,
         });

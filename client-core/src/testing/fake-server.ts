@@ -66,8 +66,11 @@ export class FakeServer {
   /** False: broadcasts are not delivered automatically (use `deliver`). */
   autoBroadcast = true;
   historyPage = 50;
-  /** 2: revisions, history, limits and presence deltas; 1: full presence lists, no limits. */
-  protocol: 1 | 2 = 2;
+  /**
+   * 3: large rooms (more than `limits.presenceListMax` users) get paged presence and
+   * `presence:count`; 2: revisions, history, limits and presence deltas; 1: full presence lists, no limits.
+   */
+  protocol: 1 | 2 | 3 = 2;
   limits: SessionLimits = { maxTextLength: 4000, maxRoomsPerSocket: 20, messagesPerWindow: 100, windowMs: 10_000 };
   /** Presence versions whose delta is never delivered (as if lost or very late). */
   readonly withheldPresence = new Set<number>();
@@ -184,7 +187,18 @@ export class FakeServer {
         this.broadcastPresence(room);
         const presence = { presence: [...r.present.values()], presenceVersion: r.presenceVersion };
         if (this.protocol < 2) return ok({ room, messages, cursor: r.seq, presence: presence.presence, trimmed });
-        return ok({ room, messages, cursor: r.seq, ...presence, trimmed });
+        if (this.protocol < 3) return ok({ room, messages, cursor: r.seq, ...presence, trimmed });
+        const page = this.presencePage(room, undefined);
+        return ok({
+          room,
+          messages,
+          cursor: r.seq,
+          presence: page.users,
+          presenceVersion: page.version,
+          presenceCount: page.count,
+          presenceNext: page.next,
+          trimmed,
+        });
       }
       case "room:leave":
         socket.rooms.delete(room);
@@ -192,6 +206,7 @@ export class FakeServer {
         return ok({ room });
       case "room:presence":
         if (!socket.rooms.has(room)) return fail(ErrorCode.NotInRoom, `join ${room} first`);
+        if (this.protocol >= 3) return ok(this.presencePage(room, payload.cursor as string | undefined));
         return ok({ room, version: r.presenceVersion, users: [...r.present.values()] });
       case "room:history": {
         if (!socket.rooms.has(room)) return fail(ErrorCode.NotInRoom, `join ${room} first`);
@@ -254,10 +269,36 @@ export class FakeServer {
       const version = ++r.presenceVersion;
       deltas.push({ room, version, joined: [{ ...user, version }], left: [] });
     }
+    if (this.isLarge(room)) {
+      if (deltas.length === 0 || this.withheldPresence.has(r.presenceVersion)) return;
+      const count = { room, version: r.presenceVersion, count: r.present.size };
+      for (const s of this.members(room)) s.push("presence:count", count);
+      return;
+    }
     for (const delta of deltas) {
       if (this.withheldPresence.has(delta.version)) continue;
       for (const s of this.members(room)) s.push("presence:delta", delta);
     }
+  }
+
+  /** Protocol 3: more users than `limits.presenceListMax`. */
+  isLarge(room: string): boolean {
+    return this.protocol >= 3 && this.room(room).present.size > (this.limits.presenceListMax ?? 100);
+  }
+
+  /**
+   * Protocol 3 `room:presence`: without a cursor the full list (a first page when large); with
+   * one the page at that offset of the id-sorted members.
+   */
+  presencePage(room: string, cursor: string | undefined) {
+    const r = this.room(room);
+    const users = [...r.present.values()].sort((a, b) => a.id.localeCompare(b.id));
+    const base = { room, version: r.presenceVersion, count: users.length };
+    if (cursor === undefined && !this.isLarge(room)) return { ...base, users, next: null };
+    const size = this.limits.presenceListMax ?? 100;
+    const from = cursor === undefined ? 0 : Number(cursor);
+    const end = from + size;
+    return { ...base, users: users.slice(from, end), next: end < users.length ? String(end) : null };
   }
 
   private append(room: string, text: string, author: User, clientId: string): ChatMessage {

@@ -1,17 +1,73 @@
 import type { CSSProperties } from "react";
-import { useChat } from "./context.js";
+import { useChat, useClient } from "./context.js";
 
-/** Who is in the room right now (one entry per user, however many tabs they have open). */
+const numbers = new Intl.NumberFormat();
+
+/** 1234 → "1,234" in the reader's locale. */
+export function formatCount(count: number): string {
+  return numbers.format(count);
+}
+
+/**
+ * Who is in the room right now (one entry per user, however many tabs they have open). In a
+ * large room only a sample is loaded: the header shows the server's count, and the person can
+ * load more names or start over (the sample may include people who have left).
+ */
 export function PresenceList({ room }: { room: string }) {
+  const client = useClient();
   const users = useChat((s) => s.rooms[room]?.presence);
+  const count = useChat((s) => s.rooms[room]?.presenceCount ?? 0);
+  const partial = useChat((s) => s.rooms[room]?.presencePartial ?? false);
+  const hasMore = useChat((s) => s.rooms[room]?.presenceHasMore ?? false);
+  const loading = useChat((s) => s.rooms[room]?.presenceLoading ?? false);
+  const error = useChat((s) => s.rooms[room]?.presenceError ?? null);
   const me = useChat((s) => s.user?.id);
   const list = users ?? [];
   return (
-    <aside className="people" aria-labelledby="people-title">
-      <h2 id="people-title" className="people-title">
-        Here now <span className="muted">({list.length})</span>
-      </h2>
-      <ul data-testid="presence-list" className="people-list">
+    <aside className="people" aria-labelledby="people-title" aria-busy={loading}>
+      <div className="people-head">
+        <h2 id="people-title" className="people-title">
+          Here now{" "}
+          <span className="people-count" data-testid="presence-count">
+            {formatCount(partial ? count : list.length)} online
+          </span>
+        </h2>
+        {partial && (
+          <>
+            <p id="people-note" className="people-note muted" data-testid="presence-note">
+              Showing {formatCount(list.length)} of {formatCount(count)}
+            </p>
+            <div className="people-actions">
+              {hasMore && (
+                <button
+                  type="button"
+                  className="secondary compact-button people-action"
+                  aria-describedby="people-note"
+                  disabled={loading}
+                  onClick={() => void client.loadMorePresence(room)}
+                >
+                  Show more
+                </button>
+              )}
+              <button
+                type="button"
+                className="secondary compact-button people-action"
+                aria-label="Reload the member list"
+                disabled={loading}
+                onClick={() => void client.reloadPresence(room)}
+              >
+                Reload
+              </button>
+            </div>
+          </>
+        )}
+        {error && (
+          <p className="people-error" role="status">
+            {error}
+          </p>
+        )}
+      </div>
+      <ul data-testid="presence-list" className="people-list" aria-labelledby="people-title">
         {list.map((u) => (
           <li key={u.id} data-testid="presence-user" data-user-id={u.id} className="person">
             <Avatar name={u.name} />

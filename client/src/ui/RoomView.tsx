@@ -3,7 +3,7 @@ import { useChat, useClient } from "./context.js";
 import { ErrorBanner } from "./ErrorBanner.js";
 import { MessageList } from "./MessageList.js";
 import { NameForm } from "./NameForm.js";
-import { PresenceList } from "./PresenceList.js";
+import { formatCount, PresenceList } from "./PresenceList.js";
 import { ActiveRooms } from "./RoomBrowser.js";
 import { TypingIndicator } from "./TypingIndicator.js";
 
@@ -52,10 +52,14 @@ export function RoomView() {
 }
 
 function PresenceCount({ room }: { room: string }) {
-  const count = useChat((s) => s.rooms[room]?.presence.length ?? 0);
+  // A large room holds only some of its members: its count comes from the server.
+  const count = useChat((s) => {
+    const r = s.rooms[room];
+    return (r?.presencePartial ? r.presenceCount : r?.presence.length) ?? 0;
+  });
   return (
     <span className="muted presence-count">
-      {count} {count === 1 ? "person" : "people"} here
+      {formatCount(count)} {count === 1 ? "person" : "people"} here
     </span>
   );
 }

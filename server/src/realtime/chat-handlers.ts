@@ -21,7 +21,7 @@ import type { Tasks } from "../lifecycle/tasks.js";
 import type { Logger } from "../logger.js";
 import { roomTag } from "../stores/keys.js";
 import { sortUsers } from "../stores/presence-order.js";
-import type { MessageStore } from "../stores/types.js";
+import { type MessageStore, PresenceCursorError } from "../stores/types.js";
 import {
   createMessageHandlers,
   historyFor,
@@ -31,7 +31,7 @@ import {
   sessionFor,
   socketIp,
 } from "./message-handlers.js";
-import { fullListTag, type PresenceTracker, wantsFullLists } from "./presence.js";
+import { fullListTag, type PresenceTracker, pagedTag, wantsFullLists, wantsPages } from "./presence.js";
 import type { RateLimits, Verdict } from "./rate-limits.js";
 import type { SessionTokens } from "./session-token.js";
 import type { ChatServer, ChatSocket } from "./types.js";
@@ -54,6 +54,7 @@ export interface HandlerDeps {
     | "RATE_MESSAGES_PER_USER"
     | "RATE_WINDOW_MS"
     | "TRUST_PROXY_HOPS"
+    | "PRESENCE_LIST_MAX"
   >;
   limits: RateLimits;
   log: Logger;
@@ -133,10 +134,15 @@ export function createChatHandlers(deps: HandlerDeps): ChatHandlers {
 
   const entry = (socket: ChatSocket, room: string) => ({ room, connId: socket.id, user: socket.data.user });
   const tags = (socket: ChatSocket, room: string) =>
-    wantsFullLists(socket.data.protocol) ? [roomTag(room), fullListTag(room)] : roomTag(room);
+    wantsFullLists(socket.data.protocol)
+      ? [roomTag(room), fullListTag(room)]
+      : wantsPages(socket.data.protocol)
+        ? [roomTag(room), pagedTag(room)]
+        : roomTag(room);
   const leaveTags = async (socket: ChatSocket, room: string) => {
     await socket.leave(roomTag(room));
     if (wantsFullLists(socket.data.protocol)) await socket.leave(fullListTag(room));
+    else if (wantsPages(socket.data.protocol)) await socket.leave(pagedTag(room));
   };
 
   const join = handle("room:join", joinSchema, async (socket, { room, since }) => {
@@ -145,6 +151,7 @@ export function createChatHandlers(deps: HandlerDeps): ChatHandlers {
     // A client already refused goes through the limiter first, so a join flood cannot make the
     // room hear a join and a leave per refused attempt.
     const checkedFirst = data.strikes > 0;
+    const paged = wantsPages(data.protocol);
     if (checkedFirst) {
       const refusedFirst = limited(socket, await limits.join(user.id), "joins");
       if (refusedFirst) return refusedFirst;
@@ -170,7 +177,7 @@ export function createChatHandlers(deps: HandlerDeps): ChatHandlers {
     const [verdict, history, users] = await Promise.all([
       checkedFirst ? PASSED : limits.join(user.id),
       messages.history(room, since),
-      isNew ? presence.join(entry(socket, room)) : presence.list(room),
+      isNew ? presence.join(entry(socket, room), paged) : presence.list(room, paged),
     ]).catch(async (err: unknown) => {
       if (isNew) await undo();
       throw err;
@@ -181,13 +188,24 @@ export function createChatHandlers(deps: HandlerDeps): ChatHandlers {
       return refused ?? fail(ErrorCode.NameTaken, `the name "${user.name}" is in use in ${room}; pick another`);
     }
     const list = wantsFullLists(data.protocol) ? sortUsers(users.users) : users.users;
-    return ok({ room, ...historyFor(data.protocol, history), presence: list, presenceVersion: users.version });
+    const result = { room, ...historyFor(data.protocol, history), presence: list, presenceVersion: users.version };
+    return ok(paged ? { ...result, presenceCount: users.count, presenceNext: users.next } : result);
   });
 
-  const presenceOf = handle("room:presence", presenceRequestSchema, async (socket, { room }) => {
+  const presenceOf = handle("room:presence", presenceRequestSchema, async (socket, { room, cursor }) => {
     if (!inRoom(socket, room)) return fail(ErrorCode.NotInRoom, `join ${room} before asking who is in it`);
-    const { version, users } = await presence.list(room);
-    return ok({ room, version, users });
+    // Protocol 2 knows no pages: it always gets the full list (and a cursor it sends means nothing).
+    if (!wantsPages(socket.data.protocol)) {
+      const { version, users } = await presence.list(room);
+      return ok({ room, version, users });
+    }
+    try {
+      const { version, users, count, next } = await presence.list(room, true, cursor);
+      return ok({ room, version, count, users, next });
+    } catch (err) {
+      if (err instanceof PresenceCursorError) return fail(ErrorCode.InvalidPayload, err.message);
+      throw err;
+    }
   });
 
   const leave = handle("room:leave", leaveSchema, async (socket, { room }) => {

@@ -24,7 +24,12 @@ import type { ChatServer, ChatSocket } from "./types.js";
 
 export type SessionConfig = Pick<
   Config,
-  "POD_NAME" | "MAX_TEXT_LENGTH" | "MAX_ROOMS_PER_SOCKET" | "RATE_MESSAGES_PER_USER" | "RATE_WINDOW_MS"
+  | "POD_NAME"
+  | "MAX_TEXT_LENGTH"
+  | "MAX_ROOMS_PER_SOCKET"
+  | "RATE_MESSAGES_PER_USER"
+  | "RATE_WINDOW_MS"
+  | "PRESENCE_LIST_MAX"
 >;
 
 /** The `session` event: identity, and (protocol 2) the limits this server enforces. */
@@ -39,6 +44,7 @@ export function sessionFor(user: User, token: string, config: SessionConfig): Se
       maxRoomsPerSocket: config.MAX_ROOMS_PER_SOCKET,
       messagesPerWindow: config.RATE_MESSAGES_PER_USER,
       windowMs: config.RATE_WINDOW_MS,
+      presenceListMax: config.PRESENCE_LIST_MAX,
     },
   };
 }

@@ -1,8 +1,8 @@
-import { PRESENCE_DELTA_PROTOCOL, type PresenceChange as WireChange } from "@chat/protocol";
+import { PRESENCE_DELTA_PROTOCOL, PRESENCE_PAGED_PROTOCOL, type PresenceChange as WireChange } from "@chat/protocol";
 import type { Logger } from "../logger.js";
 import { roomTag } from "../stores/keys.js";
 import { sortUsers } from "../stores/presence-order.js";
-import type { PresenceChange, PresenceEntry, PresenceList, PresenceStore } from "../stores/types.js";
+import type { PresenceChange, PresenceEntry, PresenceList, PresencePage, PresenceStore } from "../stores/types.js";
 import type { ChatServer } from "./types.js";
 
 /** Joins and leaves of a room are announced to it at most this often (per pod)... */
@@ -21,8 +21,17 @@ export const coalesceMs = (localMembers: number) =>
  */
 export const fullListTag = (room: string) => `${roomTag(room)}~p1`;
 
+/**
+ * The Socket.IO room of a room's protocol-3 sockets: while the room is large they get
+ * `presence:count` instead of deltas.
+ */
+export const pagedTag = (room: string) => `${roomTag(room)}~p3`;
+
 /** Whether a socket that declared this protocol gets full lists rather than deltas. */
 export const wantsFullLists = (protocol: number | undefined) => (protocol ?? 1) < PRESENCE_DELTA_PROTOCOL;
+
+/** Whether a socket that declared this protocol gets a large room's presence paged. */
+export const wantsPages = (protocol: number | undefined) => (protocol ?? 1) >= PRESENCE_PAGED_PROTOCOL;
 
 interface Pending {
   joined: WireChange[];
@@ -39,12 +48,17 @@ interface Pending {
  * filling a room of N costs each member O(N) bytes in all, where full lists cost O(N²). Changes
  * are coalesced per room (coalesceMs), so a join storm sends a few events per member,
  * not one per join. Protocol-1 sockets get the room's full list per coalesced announcement instead.
+ * While a room is large (more than listMax users), protocol-3 sockets get its size instead of
+ * the deltas: in a room of N every delta is N writes, every member hears of N joins, so deltas
+ * cost the room O(N²) bytes whatever their size.
  */
 export class PresenceTracker {
   /** room -> socket id -> entry */
   private readonly local = new Map<string, Map<string, PresenceEntry>>();
   private readonly pending = new Map<string, Pending>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** room -> the latest (highest version) size this pod's store calls saw, for `presence:count`. */
+  private readonly sizes = new Map<string, { version: number; count: number }>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -52,6 +66,8 @@ export class PresenceTracker {
     private readonly store: PresenceStore,
     private readonly log: Logger,
     private readonly intervalMs: number,
+    /** PRESENCE_LIST_MAX: a room with more users is large. */
+    private readonly listMax: number,
   ) {}
 
   start() {
@@ -64,13 +80,18 @@ export class PresenceTracker {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     this.pending.clear();
+    this.sizes.clear();
   }
 
-  /** Enter the room; the room's list after it, or null when another present user has this name. */
-  async join(entry: PresenceEntry): Promise<PresenceList | null> {
-    const res = await this.store.add(entry);
+  /**
+   * Enter the room; the room's list after it (a first page when `paged` and the room is large),
+   * or null when another present user has this name.
+   */
+  async join(entry: PresenceEntry, paged = false): Promise<PresenceList | null> {
+    const res = await this.store.add(entry, this.page(paged));
     this.queue(res.left, "left");
     if (!res.added) return null;
+    this.noteSize(entry.room, res.version, res.count);
     let members = this.local.get(entry.room);
     if (!members) {
       members = new Map();
@@ -78,7 +99,7 @@ export class PresenceTracker {
     }
     members.set(entry.connId, entry);
     if (res.joined) this.queue([res.joined], "joined");
-    return { version: res.version, users: res.users };
+    return { version: res.version, users: res.users, count: res.count, next: res.next };
   }
 
   async leave(entry: PresenceEntry): Promise<void> {
@@ -86,16 +107,31 @@ export class PresenceTracker {
     members?.delete(entry.connId);
     if (members?.size === 0) this.local.delete(entry.room);
     this.queue(await this.store.remove(entry), "left");
+    if (!this.local.has(entry.room) && !this.pending.has(entry.room)) this.sizes.delete(entry.room);
   }
 
-  async list(room: string): Promise<PresenceList> {
-    const { left, ...list } = await this.store.list(room);
+  /** The room's full list; `paged`: a page of it when large or when `cursor` continues a walk. */
+  async list(room: string, paged = false, cursor?: string): Promise<PresenceList> {
+    const page = this.page(paged);
+    const { left, ...list } = await this.store.list(room, page && cursor !== undefined ? { ...page, cursor } : page);
     this.queue(left, "left");
+    if (this.local.has(room)) this.noteSize(room, list.version, list.count);
     return list;
   }
 
+  private page(paged: boolean): PresencePage | undefined {
+    return paged ? { limit: this.listMax } : undefined;
+  }
+
+  /** Versions grow with every change, so the highest one seen has the latest count. */
+  private noteSize(room: string, version: number, count: number) {
+    const known = this.sizes.get(room);
+    if (!known || version >= known.version) this.sizes.set(room, { version, count });
+  }
+
   private queue(changes: PresenceChange[], kind: keyof Pending) {
-    for (const { room, version, user } of changes) {
+    for (const { room, version, user, count } of changes) {
+      this.noteSize(room, version, count);
       let p = this.pending.get(room);
       if (!p) {
         p = { joined: [], left: [] };
@@ -120,10 +156,18 @@ export class PresenceTracker {
     this.pending.delete(room);
     if (!p) return;
     const version = Math.max(...p.joined.map((c) => c.version), ...p.left.map((c) => c.version));
-    this.io
-      .to(roomTag(room))
-      .except(fullListTag(room))
-      .emit("presence:delta", { room, version, joined: p.joined, left: p.left });
+    const size = this.sizes.get(room);
+    if (!this.local.has(room)) this.sizes.delete(room);
+    const delta = { room, version, joined: p.joined, left: p.left };
+    if (size && size.count > this.listMax) {
+      this.io
+        .to(roomTag(room))
+        .except([fullListTag(room), pagedTag(room)])
+        .emit("presence:delta", delta);
+      this.io.to(pagedTag(room)).emit("presence:count", { room, version: size.version, count: size.count });
+    } else {
+      this.io.to(roomTag(room)).except(fullListTag(room)).emit("presence:delta", delta);
+    }
     try {
       // Every pod's protocol-1 sockets: this pod cannot tell whether others have any.
       const { users } = await this.list(room);

@@ -1,6 +1,15 @@
 import type { User } from "@chat/protocol";
 import { nameKey } from "./presence-order.js";
-import type { PresenceAdd, PresenceChange, PresenceEntry, PresenceList, PresenceStore, StoreLimits } from "./types.js";
+import {
+  type PresenceAdd,
+  type PresenceChange,
+  PresenceCursorError,
+  type PresenceEntry,
+  type PresenceList,
+  type PresencePage,
+  type PresenceStore,
+  type StoreLimits,
+} from "./types.js";
 
 interface Room {
   conns: Map<string, { user: User; expiresAt: number }>;
@@ -8,7 +17,11 @@ interface Room {
   names: Map<string, string>;
 }
 
-/** Single-process twin of the Redis presence store (same keys, same rules): entries expire unless refreshed. */
+/**
+ * Single-process twin of the Redis presence store (same keys, same rules): entries expire unless
+ * refreshed. A page cursor is a position in the room's users in order of arrival, so a walk
+ * during which users leave may skip some, as HSCAN may.
+ */
 export class MemoryPresenceStore implements PresenceStore {
   private readonly rooms = new Map<string, Room>();
   private readonly versions = new Map<string, number>();
@@ -18,7 +31,7 @@ export class MemoryPresenceStore implements PresenceStore {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async add({ room, connId, user }: PresenceEntry): Promise<PresenceAdd> {
+  async add({ room, connId, user }: PresenceEntry, page?: PresencePage): Promise<PresenceAdd> {
     const r = this.room(room);
     const left = this.sweep(room, r);
     const now = this.now();
@@ -28,7 +41,8 @@ export class MemoryPresenceStore implements PresenceStore {
     else {
       const key = nameKey(user.name);
       const owner = r.names.get(key);
-      if (owner !== undefined && owner !== user.id) return { added: false, joined, left, ...this.snapshot(room, r) };
+      if (owner !== undefined && owner !== user.id)
+        return { added: false, joined, left, ...this.snapshot(room, r, page) };
       r.conns.set(connId, { user, expiresAt: now + this.limits.presenceTtlMs });
       r.names.set(key, user.id);
       const u = r.users.get(user.id);
@@ -37,10 +51,10 @@ export class MemoryPresenceStore implements PresenceStore {
         u.keys.add(key);
       } else {
         r.users.set(user.id, { n: 1, name: user.name, keys: new Set([key]) });
-        joined = { room, version: this.bump(room), user };
+        joined = { room, version: this.bump(room), user, count: r.users.size };
       }
     }
-    return { added: true, joined, left, ...this.snapshot(room, r) };
+    return { added: true, joined, left, ...this.snapshot(room, r, page) };
   }
 
   async remove({ room, connId }: PresenceEntry): Promise<PresenceChange[]> {
@@ -71,11 +85,12 @@ export class MemoryPresenceStore implements PresenceStore {
     return left;
   }
 
-  async list(room: string): Promise<PresenceList & { left: PresenceChange[] }> {
+  async list(room: string, page?: PresencePage): Promise<PresenceList & { left: PresenceChange[] }> {
+    if (page?.cursor !== undefined) offsetOf(page.cursor);
     const r = this.rooms.get(room);
-    if (!r) return { version: this.versions.get(room) ?? 0, users: [], left: [] };
+    if (!r) return { version: this.versions.get(room) ?? 0, users: [], count: 0, next: null, left: [] };
     const left = this.sweep(room, r);
-    const snapshot = this.snapshot(room, r);
+    const snapshot = this.snapshot(room, r, page);
     this.forgetIfEmpty(room, r);
     return { ...snapshot, left };
   }
@@ -97,9 +112,22 @@ export class MemoryPresenceStore implements PresenceStore {
     }
   }
 
-  private snapshot(room: string, r: Room): PresenceList {
-    const users = [...r.users].map(([id, u]) => ({ id, name: u.name }));
-    return { version: this.versions.get(room) ?? 0, users };
+  private snapshot(room: string, r: Room, page?: PresencePage): PresenceList {
+    const version = this.versions.get(room) ?? 0;
+    const count = r.users.size;
+    if (!page || (page.cursor === undefined && count <= page.limit)) {
+      const users = [...r.users].map(([id, u]) => ({ id, name: u.name }));
+      return { version, users, count, next: null };
+    }
+    const from = page.cursor === undefined ? 0 : offsetOf(page.cursor);
+    const to = from + Math.max(1, Math.floor(page.limit));
+    const users: User[] = [];
+    let i = 0;
+    for (const [id, u] of r.users) {
+      if (i >= to) break;
+      if (i++ >= from) users.push({ id, name: u.name });
+    }
+    return { version, users, count, next: to < count ? String(to) : null };
   }
 
   private bump(room: string) {
@@ -114,7 +142,7 @@ export class MemoryPresenceStore implements PresenceStore {
     if (--u.n > 0) return null;
     r.users.delete(userId);
     for (const k of u.keys) if (r.names.get(k) === userId) r.names.delete(k);
-    return { room, version: this.bump(room), user: { id: userId, name: u.name } };
+    return { room, version: this.bump(room), user: { id: userId, name: u.name }, count: r.users.size };
   }
 
   private sweep(room: string, r: Room): PresenceChange[] {
@@ -128,4 +156,10 @@ export class MemoryPresenceStore implements PresenceStore {
     }
     return left;
   }
+}
+
+function offsetOf(cursor: string): number {
+  const n = /^[0-9]{1,32}$/.test(cursor) ? Number(cursor) : Number.NaN;
+  if (!Number.isSafeInteger(n)) throw new PresenceCursorError(cursor);
+  return n;
 }

@@ -3,7 +3,16 @@ import { roomKeys } from "./keys.js";
 import { nameKey } from "./presence-order.js";
 import { type RedisClient, script } from "./redis-script.js";
 import { PRESENCE_ADD, PRESENCE_LIST, PRESENCE_REFRESH, PRESENCE_REMOVE } from "./redis-scripts.js";
-import type { PresenceAdd, PresenceChange, PresenceEntry, PresenceList, PresenceStore, StoreLimits } from "./types.js";
+import {
+  type PresenceAdd,
+  type PresenceChange,
+  PresenceCursorError,
+  type PresenceEntry,
+  type PresenceList,
+  type PresencePage,
+  type PresenceStore,
+  type StoreLimits,
+} from "./types.js";
 
 type Flat = (string | number)[];
 
@@ -18,26 +27,29 @@ export class RedisPresenceStore implements PresenceStore {
     redis: RedisClient,
     private readonly limits: Pick<StoreLimits, "presenceTtlMs">,
   ) {
-    this.addScript = script<[number, number, number, Flat, string[]]>(redis, PRESENCE_ADD, 5);
+    this.addScript = script<[number, number, number, Flat, string[], number, string]>(redis, PRESENCE_ADD, 5);
     this.removeScript = script<[Flat]>(redis, PRESENCE_REMOVE, 5);
     this.refreshScript = script<[Flat]>(redis, PRESENCE_REFRESH, 5);
-    this.listScript = script<[number, string[], Flat]>(redis, PRESENCE_LIST, 5);
+    this.listScript = script<[number, string[], Flat, number, string]>(redis, PRESENCE_LIST, 5);
   }
 
-  async add(entry: PresenceEntry): Promise<PresenceAdd> {
+  async add(entry: PresenceEntry, page?: PresencePage): Promise<PresenceAdd> {
     const { room, user } = entry;
-    const [added, version, joined, left, users] = await this.addScript(keys(room), [
+    const [added, version, joined, left, users, count, next] = await this.addScript(keys(room), [
       this.limits.presenceTtlMs,
       user.id,
       user.name,
       nameKey(user.name),
       member(entry),
+      pageLimit(page),
     ]);
     return {
       added: added === 1,
       version,
       users: parseUsers(users),
-      joined: joined > 0 ? { room, version: joined, user } : null,
+      count,
+      next: next || null,
+      joined: joined > 0 ? { room, version: joined, user, count } : null,
       left: parseChanges(room, left),
     };
   }
@@ -63,9 +75,15 @@ export class RedisPresenceStore implements PresenceStore {
     return swept.flat();
   }
 
-  async list(room: string): Promise<PresenceList & { left: PresenceChange[] }> {
-    const [version, users, left] = await this.listScript(keys(room), [this.limits.presenceTtlMs]);
-    return { version, users: parseUsers(users), left: parseChanges(room, left) };
+  async list(room: string, page?: PresencePage): Promise<PresenceList & { left: PresenceChange[] }> {
+    const cursor = page?.cursor ?? "";
+    if (cursor !== "" && !validCursor(cursor)) throw new PresenceCursorError(cursor);
+    const [version, users, left, count, next] = await this.listScript(keys(room), [
+      this.limits.presenceTtlMs,
+      pageLimit(page),
+      cursor,
+    ]);
+    return { version, users: parseUsers(users), count, next: next || null, left: parseChanges(room, left) };
   }
 }
 
@@ -73,6 +91,21 @@ const keys = (room: string) => {
   const k = roomKeys(room);
   return [k.presence, k.presenceUsers, k.presenceNames, k.presenceVersion, k.presenceHolds];
 };
+
+/** 0 asks the scripts for every user. */
+const pageLimit = (page?: PresencePage) => (page ? Math.max(1, Math.floor(page.limit)) : 0);
+
+const MAX_SCAN_CURSOR = 2n ** 64n - 1n;
+
+/**
+ * What the scripts accept (see users() in PRESENCE_COMMON): '0' + a position in a small hash, or
+ * an HSCAN cursor, which Redis refuses (an error inside the script) above 2^64 - 1.
+ */
+function validCursor(cursor: string): boolean {
+  if (!/^[0-9]{1,32}$/.test(cursor)) return false;
+  if (cursor.length > 1 && cursor[0] === "0") return Number.isSafeInteger(Number(cursor.slice(1)));
+  return BigInt(cursor) <= MAX_SCAN_CURSOR;
+}
 
 const member = ({ connId, user }: PresenceEntry) => JSON.stringify([connId, user.id, user.name, nameKey(user.name)]);
 
@@ -85,8 +118,13 @@ function parseUsers(flat: string[]): User[] {
 
 function parseChanges(room: string, flat: Flat): PresenceChange[] {
   const out: PresenceChange[] = [];
-  for (let i = 0; i + 2 < flat.length; i += 3) {
-    out.push({ room, version: Number(flat[i]), user: { id: String(flat[i + 1]), name: String(flat[i + 2]) } });
+  for (let i = 0; i + 3 < flat.length; i += 4) {
+    out.push({
+      room,
+      version: Number(flat[i]),
+      user: { id: String(flat[i + 1]), name: String(flat[i + 2]) },
+      count: Number(flat[i + 3]),
+    });
   }
   return out;
 }

@@ -201,8 +201,9 @@ return 1
  * userId -> {n = live connections, keys = the name keys they hold}.
  *
  * Every script first sweeps connections past their expiry (a pod that died never removed them)
- * and returns the leaves that caused, flat: {version, userId, name, ...}, for its caller to
- * announce; so whichever pod touches the room first after an expiry announces it, exactly once.
+ * and returns the leaves that caused, flat: {version, userId, name, count after it, ...}, for its
+ * caller to announce; so whichever pod touches the room first after an expiry announces it,
+ * exactly once.
  */
 const PRESENCE_COMMON = `${NOW_MS}
 local ttl = tonumber(ARGV[1])
@@ -222,7 +223,7 @@ local function drop(m)
   for _, k in ipairs(r.keys) do
     if redis.call('HGET', KEYS[3], k) == e[2] then redis.call('HDEL', KEYS[3], k) end
   end
-  return {redis.call('INCR', KEYS[4]), e[2], name or e[3]}
+  return {redis.call('INCR', KEYS[4]), e[2], name or e[3], redis.call('HLEN', KEYS[2])}
 end
 local left = {}
 local function record(c)
@@ -236,12 +237,42 @@ end
 local function keep()
   for _, i in ipairs({1, 2, 3, 4, 5}) do redis.call('PEXPIRE', KEYS[i], ttl * 2) end
 end
-local function version() return tonumber(redis.call('GET', KEYS[4]) or '0') end`;
+local function version() return tonumber(redis.call('GET', KEYS[4]) or '0') end
+-- The users for a page limit (0: all) and a cursor ('' = none): flat {userId, name, ...} and the
+-- next cursor ('' when these end the walk). A room of at most limit users without a cursor gets
+-- all of them (HGETALL); else HSCAN pages it (about limit each, possibly repeating some). A small
+-- hash (listpack) answers HSCAN with all of it at once, so it is paged by position instead: such
+-- cursors are '0' followed by the offset, which no HSCAN cursor looks like.
+local function users(limit, cursor)
+  if limit == 0 or (cursor == '' and redis.call('HLEN', KEYS[2]) <= limit) then
+    return redis.call('HGETALL', KEYS[2]), ''
+  end
+  local offset = nil
+  local from = cursor
+  if cursor == '' or cursor == '0' then
+    from = '0'
+    offset = 0
+  elseif string.sub(cursor, 1, 1) == '0' then
+    from = '0'
+    offset = tonumber(string.sub(cursor, 2))
+  end
+  local res = redis.call('HSCAN', KEYS[2], from, 'COUNT', limit)
+  if offset and res[1] == '0' then
+    local flat, out = res[2], {}
+    local stop = math.min(#flat, (offset + limit) * 2)
+    for i = offset * 2 + 1, stop do out[#out + 1] = flat[i] end
+    if stop < #flat then return out, '0' .. string.format('%d', offset + limit) end
+    return out, ''
+  end
+  if res[1] == '0' then return res[2], '' end
+  return res[2], res[1]
+end`;
 
 /**
- * ARGV: ttlMs, userId, name, nameKey, member. Returns {1, version, joined (1|0), left, users} or
- * {0, version, 0, left, {}} when a present user of another id holds the name; users is the flat
- * HGETALL of the users hash (the joiner's ack needs the list, so it comes in the same round trip).
+ * ARGV: ttlMs, userId, name, nameKey, member, page limit (0 = all). Returns
+ * {1, version, joined (version|0), left, users, count, next} or {0, version, 0, left, {}, count, ''}
+ * when a present user of another id holds the name; users is the flat list (see users()) after
+ * the change (the joiner's ack needs it, so it comes in the same round trip).
  */
 export const PRESENCE_ADD = `
 ${PRESENCE_COMMON}
@@ -250,7 +281,7 @@ if redis.call('ZSCORE', KEYS[1], ARGV[5]) then
   redis.call('ZADD', KEYS[1], 'XX', now + ttl, ARGV[5])
 else
   local owner = redis.call('HGET', KEYS[3], ARGV[4])
-  if owner and owner ~= ARGV[2] then return {0, version(), 0, left, {}} end
+  if owner and owner ~= ARGV[2] then return {0, version(), 0, left, {}, redis.call('HLEN', KEYS[2]), ''} end
   redis.call('ZADD', KEYS[1], now + ttl, ARGV[5])
   redis.call('HSET', KEYS[3], ARGV[4], ARGV[2])
   local rec = redis.call('HGET', KEYS[5], ARGV[2])
@@ -269,7 +300,8 @@ else
   redis.call('HSET', KEYS[5], ARGV[2], cjson.encode(r))
 end
 keep()
-return {1, version(), joined, left, redis.call('HGETALL', KEYS[2])}
+local list, cursor = users(tonumber(ARGV[6]), '')
+return {1, version(), joined, left, list, redis.call('HLEN', KEYS[2]), cursor}
 `;
 
 /** ARGV: ttlMs, member. Returns {left}: the user's leave if this was their last connection. */
@@ -287,8 +319,9 @@ if redis.call('EXISTS', KEYS[1]) == 1 then keep() end
 return {left}
 `;
 
-/** ARGV: ttlMs. Returns {version, users (flat HGETALL), left}. */
+/** ARGV: ttlMs, page limit (0 = all), cursor ('' = none). Returns {version, users, left, count, next}. */
 export const PRESENCE_LIST = `
 ${PRESENCE_COMMON}
-return {version(), redis.call('HGETALL', KEYS[2]), left}
+local list, cursor = users(tonumber(ARGV[2]), ARGV[3])
+return {version(), list, left, redis.call('HLEN', KEYS[2]), cursor}
 `;

@@ -2,7 +2,7 @@ import type { RoomSummary } from "@chat/protocol";
 import { directoryKeys } from "./keys.js";
 import { type RedisClient, script } from "./redis-script.js";
 import { DIRECTORY_TOUCH } from "./redis-scripts.js";
-import type { MessageStore, PresenceEntry, PresenceStore, RoomDirectory, Stores } from "./types.js";
+import type { MessageStore, PresenceEntry, PresencePage, PresenceStore, RoomDirectory, Stores } from "./types.js";
 
 /** Rooms the directory remembers per kind; older ones fall off first. */
 export const ROOM_DIRECTORY_MAX = 1000;
@@ -94,8 +94,8 @@ export function trackActivity(
     page: (room, before, limit) => messages.page(room, before, limit),
   };
   const trackedPresence: PresenceStore = {
-    add: async (entry: PresenceEntry) => {
-      const added = await presence.add(entry);
+    add: async (entry: PresenceEntry, page?: PresencePage) => {
+      const added = await presence.add(entry, page);
       if (added) touch(entry.room, "presence", now());
       return added;
     },
@@ -106,7 +106,7 @@ export function trackActivity(
       return left;
     },
     remove: (entry) => presence.remove(entry),
-    list: (room) => presence.list(room),
+    list: (room, page) => presence.list(room, page),
   };
   return { messages: tracked, presence: trackedPresence };
 }
@@ -130,7 +130,7 @@ export function roomLister(
       t - ROOM_ACTIVE_MS,
     );
     const counts = await Promise.all(
-      seen.map(async (room) => [room, (await presence.list(room)).users.length] as const),
+      seen.map(async (room) => [room, (await presence.list(room, { limit: 1 })).count] as const),
     );
     const byRoom = new Map<string, RoomSummary>();
     for (const [room, ts] of lastMessage) byRoom.set(room, { room, members: 0, lastTs: ts });

@@ -71,10 +71,32 @@ export interface PresenceEntry {
   user: User;
 }
 
-/** A room's users at a presence version. */
+/** A room's users at a presence version: all of them, or one page when `next` is not null. */
 export interface PresenceList {
   version: number;
   users: User[];
+  /** The room's number of users at `version` (exact, also when `users` is a page). */
+  count: number;
+  /** Where the page walk goes on; null when `users` ends it (or is the full list). */
+  next: string | null;
+}
+
+/**
+ * Which users to return. Without it, all of them (protocol 1 and 2). With it: all of them when
+ * the room has at most `limit` and no cursor is given, else a page of about `limit` users from
+ * `cursor` (absent: a walk's start). Like Redis SCAN, a walk may repeat or miss users that join or
+ * leave during it. A cursor the store cannot read throws PresenceCursorError before any change.
+ */
+export interface PresencePage {
+  limit: number;
+  cursor?: string;
+}
+
+export class PresenceCursorError extends Error {
+  constructor(cursor: string) {
+    super(`cursor: ${cursor} is not a presence cursor`);
+    this.name = "PresenceCursorError";
+  }
 }
 
 /**
@@ -88,15 +110,16 @@ export interface PresenceStore {
   /**
    * Add a connection, unless another user present in the room already has this name (compared
    * case- and width-insensitively): then nothing is added and `added` is false. Atomic; answers
-   * with the room's list after the change and `joined` when this was the user's first connection.
+   * with the room's list (or its first page) after the change and `joined` when this was the
+   * user's first connection.
    */
-  add(entry: PresenceEntry): Promise<PresenceAdd>;
+  add(entry: PresenceEntry, page?: PresencePage): Promise<PresenceAdd>;
   /** Remove a connection; `left` holds the user when it was their last one. */
   remove(entry: PresenceEntry): Promise<PresenceChange[]>;
   /** Heartbeat: extend the life of entries this pod still holds. */
   refresh(entries: PresenceEntry[]): Promise<PresenceChange[]>;
-  /** Live users of a room, one per user id, in no particular order. */
-  list(room: string): Promise<PresenceList & { left: PresenceChange[] }>;
+  /** Live users of a room (or a page of them), one per user id, in no particular order. */
+  list(room: string, page?: PresencePage): Promise<PresenceList & { left: PresenceChange[] }>;
 }
 
 export interface PresenceAdd extends PresenceList {
@@ -111,6 +134,8 @@ export interface PresenceChange {
   room: string;
   version: number;
   user: User;
+  /** The room's number of users right after this change. */
+  count: number;
 }
 
 export interface Stores {

@@ -1,4 +1,4 @@
-import type { ChatMessage, Response } from "@chat/protocol";
+import { type ChatMessage, PROTOCOL_VERSION, type Response } from "@chat/protocol";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Node } from "./nodes.js";
 import { RawClient, randomId, until } from "./raw-client.js";
@@ -324,7 +324,11 @@ export function chatSuite(
 
     it("tells each session the limits the server enforces", async () => {
       const c = await connect(0, { protocol: 2 });
-      expect(c.session).toMatchObject({ protocol: 2, limits: { maxTextLength: 2000, maxRoomsPerSocket: 50 } });
+      // `protocol` is what the server speaks, whatever the client declared.
+      expect(c.session).toMatchObject({
+        protocol: PROTOCOL_VERSION,
+        limits: { maxTextLength: 2000, maxRoomsPerSocket: 50, presenceListMax: 100 },
+      });
       expect(c.session.limits?.messagesPerWindow).toBeGreaterThan(0);
       expect(c.session.limits?.windowMs).toBeGreaterThan(0);
     });

@@ -4,6 +4,7 @@ import type {
   HistoryPage,
   JoinResult,
   Presence,
+  PresenceCount,
   PresenceDelta,
   PresenceSnapshot,
   Response,
@@ -27,6 +28,8 @@ export class RawClient {
   /** `message:revised` events: edits and deletions. */
   readonly revised: ChatMessage[] = [];
   readonly deltas: PresenceDelta[] = [];
+  /** Protocol 3: `presence:count` events (a large room's size instead of its deltas). */
+  readonly counts: PresenceCount[] = [];
   readonly typing: Typing[] = [];
   /** Protocol 2: each joined room's presence, kept from deltas; `room:presence` fetches after a gap. */
   readonly views = new Map<string, PresenceView>();
@@ -38,6 +41,7 @@ export class RawClient {
     socket.on("presence", (p) => this.presence.push(p));
     socket.on("message:revised", (m) => this.revised.push(m));
     socket.on("typing", (t) => this.typing.push(t));
+    socket.on("presence:count", (c) => this.counts.push(c));
     socket.on("presence:delta", (d) => {
       this.deltas.push(d);
       const view = this.views.get(d.room);
@@ -68,8 +72,30 @@ export class RawClient {
     });
   }
 
-  presenceOf(room: string): Promise<Response<PresenceSnapshot>> {
-    return this.socket.timeout(5000).emitWithAck("room:presence", { room });
+  presenceOf(room: string, cursor?: string): Promise<Response<PresenceSnapshot>> {
+    return this.socket.timeout(5000).emitWithAck("room:presence", cursor === undefined ? { room } : { room, cursor });
+  }
+
+  /** Protocol 3: the room's size as the `presence:count` of highest version says, if any came. */
+  latestCount(room: string): PresenceCount | undefined {
+    let best: PresenceCount | undefined;
+    for (const c of this.counts) if (c.room === room && (!best || c.version > best.version)) best = c;
+    return best;
+  }
+
+  /** Protocol 3: every user a page walk from `cursor` shows (deduped by id), and how many pages it took. */
+  async walk(room: string, cursor: string | null, maxPages = 100): Promise<{ names: string[]; pages: number }> {
+    const seen = new Map<string, string>();
+    let pages = 0;
+    while (cursor !== null && pages < maxPages) {
+      const res = await this.presenceOf(room, cursor);
+      if (!res.ok) throw new Error(`room:presence failed: ${res.error.code}`);
+      for (const u of res.data.users) seen.set(u.id, u.name);
+      cursor = res.data.next ?? null;
+      pages++;
+    }
+    if (cursor !== null) throw new Error(`page walk of ${room} did not end within ${maxPages} pages`);
+    return { names: [...seen.values()].sort(), pages };
   }
 
   static async connect(

@@ -4,7 +4,7 @@ import { roomKeys } from "../../src/stores/keys.js";
 import { sortUsers } from "../../src/stores/presence-order.js";
 import type { RedisClient } from "../../src/stores/redis-script.js";
 import { roomLister } from "../../src/stores/room-directory.js";
-import type { StoreLimits, Stores } from "../../src/stores/types.js";
+import { PresenceCursorError, type PresenceList, type StoreLimits, type Stores } from "../../src/stores/types.js";
 
 export const suiteLimits: StoreLimits = {
   historyLimit: 5,
@@ -387,7 +387,7 @@ export function storeSuite(name: string, create: StoresFactory, wait: (ms: numbe
       // A handover: the new connection arrives before the old one goes; nobody left or joined.
       expect(await stores.presence.remove({ room: r, connId: "a1", user: alice })).toEqual([]);
       expect(await stores.presence.remove({ room: r, connId: "a2", user: alice })).toEqual([
-        { room: r, version: 3, user: alice },
+        { room: r, version: 3, user: alice, count: 1 },
       ]);
       expect(await stores.presence.remove({ room: r, connId: "a2", user: alice })).toEqual([]);
       expect(await stores.presence.list(r)).toMatchObject({ version: 3, users: [bob], left: [] });
@@ -403,7 +403,7 @@ export function storeSuite(name: string, create: StoresFactory, wait: (ms: numbe
       expect(await stores.presence.refresh([live])).toEqual([]);
       await wait(450);
       // The dead pod's user is swept by whoever comes first, here a refresh; then never again.
-      expect(await stores.presence.refresh([live])).toEqual([{ room: r, version: 3, user: bob }]);
+      expect(await stores.presence.refresh([live])).toEqual([{ room: r, version: 3, user: bob, count: 1 }]);
       expect(await stores.presence.list(r)).toMatchObject({ version: 3, users: [alice], left: [] });
       const eve = { id: "u_eve", name: "BOB" };
       expect(await stores.presence.add({ room: r, connId: "e1", user: eve })).toMatchObject({
@@ -415,6 +415,81 @@ export function storeSuite(name: string, create: StoresFactory, wait: (ms: numbe
       expect((await stores.presence.add({ room: r, connId: "x", user: { id: "u_x", name: "Alice" } })).added).toBe(
         false,
       );
+    });
+
+    it("gives a room of at most the page limit in full, with its count and no cursor", async () => {
+      const { stores, room } = await create();
+      const r = room("small");
+      const carol = { id: "u_carol", name: "carol" };
+      await stores.presence.add({ room: r, connId: "a", user: alice }, { limit: 3 });
+      await stores.presence.add({ room: r, connId: "b", user: bob }, { limit: 3 });
+      const added = await stores.presence.add({ room: r, connId: "c", user: carol }, { limit: 3 });
+      expect(added).toMatchObject({ added: true, count: 3, next: null, joined: { version: 3, user: carol, count: 3 } });
+      expect(sortUsers(added.users)).toEqual([alice, bob, carol]);
+      const listed = await stores.presence.list(r, { limit: 3 });
+      expect(listed).toMatchObject({ version: 3, count: 3, next: null });
+      expect(sortUsers(listed.users)).toEqual([alice, bob, carol]);
+      expect(await stores.presence.remove({ room: r, connId: "c", user: carol })).toEqual([
+        { room: r, version: 4, user: carol, count: 2 },
+      ]);
+      // Without a page, every caller (protocol 1 and 2) still gets the full list.
+      expect(await stores.presence.list(r)).toMatchObject({ count: 2, next: null });
+    });
+
+    // 12 stays in a small Redis hash (listpack, paged by position), 300 does not (HSCAN cursors).
+    for (const size of [12, 300]) {
+      it(`pages a large room of ${size}: the walk covers every user, the count is exact`, async () => {
+        const { stores, room } = await create();
+        const r = room(`large-${size}`);
+        const users = Array.from({ length: size }, (_, i) => ({ id: `u_${i}`, name: `user-${i}` }));
+        for (let i = 0; i < size - 1; i += 50) {
+          await Promise.all(
+            users
+              .slice(i, Math.min(i + 50, size - 1))
+              .map((user) => stores.presence.add({ room: r, connId: user.id, user })),
+          );
+        }
+        const last = users[size - 1] as User;
+        const first = await stores.presence.add({ room: r, connId: last.id, user: last }, { limit: 5 });
+        expect(first).toMatchObject({ added: true, count: size });
+        expect(first.next).toEqual(expect.any(String));
+        expect(first.users.length).toBeLessThan(size);
+        const seen = new Set(first.users.map((u) => u.id));
+        let page: PresenceList = first;
+        let pages = 1;
+        while (page.next !== null && pages < 2 * size) {
+          page = await stores.presence.list(r, { limit: 5, cursor: page.next });
+          expect(page.count).toBe(size);
+          expect(page.users.length).toBeLessThan(size);
+          for (const u of page.users) seen.add(u.id);
+          pages++;
+        }
+        expect(page.next).toBeNull();
+        expect(pages).toBeGreaterThan(2);
+        expect([...seen].sort()).toEqual(users.map((u) => u.id).sort());
+        // Without a cursor a large room answers a first page, not the full list.
+        const again = await stores.presence.list(r, { limit: 5 });
+        expect(again).toMatchObject({ count: size });
+        expect(again.next).toEqual(expect.any(String));
+        expect((await stores.presence.list(r)).users).toHaveLength(size);
+      });
+    }
+
+    it("refuses a cursor it cannot read, before any change, and survives a made-up one", async () => {
+      const { stores, room } = await create();
+      const r = room("cursors");
+      for (let i = 0; i < 8; i++) {
+        await stores.presence.add({ room: r, connId: `c${i}`, user: { id: `u_${i}`, name: `n${i}` } });
+      }
+      await expect(stores.presence.list(r, { limit: 3, cursor: "99999999999999999999999" })).rejects.toBeInstanceOf(
+        PresenceCursorError,
+      );
+      for (const cursor of ["12345", "0", "0999", "7"]) {
+        const page = await stores.presence.list(r, { limit: 3, cursor });
+        expect(page.count).toBe(8);
+        expect(page.users.length).toBeLessThanOrEqual(8);
+        expect(page.next === null || typeof page.next === "string").toBe(true);
+      }
     });
   });
 }
