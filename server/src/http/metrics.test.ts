@@ -19,7 +19,8 @@ describe("metrics", () => {
     const lagMax = async () =>
       Number((await metrics.registry.metrics()).match(/chat_event_loop_lag_seconds\{quantile="1"\} (\S+)/)?.[1]);
     await lagMax(); // starts a fresh interval
-    await new Promise((r) => setTimeout(r, 30)); // let the sampler tick before the block
+    // The sampler's first tick only sets its baseline: let it (and one more) pass before the block.
+    await new Promise((r) => setTimeout(r, 120));
     const blockUntil = performance.now() + 200;
     while (performance.now() < blockUntil) {
       // The event loop is blocked: the sampler's next tick comes ~200 ms late.
