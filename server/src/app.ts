@@ -275,7 +275,6 @@ export function createApp({ config, log, stores, redis }: AppDeps): App {
       presence.stop();
       clearInterval(slowConsumers);
       lifecycle.close();
-      metrics.stop();
       limits.close();
       // local: through the Redis adapter this would disconnect every pod's sockets.
       io.local.disconnectSockets(true);
