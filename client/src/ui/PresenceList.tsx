@@ -21,8 +21,11 @@ export function PresenceList({ room }: { room: string }) {
   const hasMore = useChat((s) => s.rooms[room]?.presenceHasMore ?? false);
   const loading = useChat((s) => s.rooms[room]?.presenceLoading ?? false);
   const error = useChat((s) => s.rooms[room]?.presenceError ?? null);
-  const me = useChat((s) => s.user?.id);
-  const list = users ?? [];
+  const self = useChat((s) => s.user);
+  const me = self?.id;
+  const loaded = users ?? [];
+  // A page of a large room is any users; the person reading it is in the room, so they are listed.
+  const list = partial && self && !loaded.some((u) => u.id === self.id) ? [self, ...loaded] : loaded;
   return (
     <aside className="people" aria-labelledby="people-title" aria-busy={loading}>
       <div className="people-head">
