@@ -10,7 +10,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // Start-up (module loading) happens before the measured window.
 await sleep(Math.max(0, Number(startAt) - Date.now()));
 const end = Date.now() + Number(durationMs);
-const stats = { sent: 0, connections: 0, refused: 0, cutOff: 0 };
+// startedAt/endedAt let the test count the limiter's fixed windows the flood spanned.
+const stats = { sent: 0, connections: 0, refused: 0, cutOff: 0, startedAt: Date.now(), endedAt: 0 };
 
 while (Date.now() < end) {
   const socket = io(url, {
@@ -40,5 +41,6 @@ while (Date.now() < end) {
   if (!socket.connected) stats.cutOff++;
   socket.close();
 }
+stats.endedAt = Date.now();
 console.log(JSON.stringify(stats));
 process.exit(0);
