@@ -271,6 +271,31 @@ function pagedSuite(name: string, start: () => Promise<{ nodes: Node[]; teardown
       expect(againAck).toMatchObject({ presenceCount: 4, presenceVersion: 10 });
       expect(againAck.presenceNext).toEqual(expect.any(String));
     });
+
+    it("tells a large room its size at most once a second over all pods, and always its final size", async () => {
+      const room = "waves";
+      const watcher = await connect(0, { name: "watcher", protocol: v3 });
+      data(await watcher.join(room));
+      const heardAt: number[] = [];
+      watcher.socket.on("presence:count", (c: { room: string }) => {
+        if (c.room === room) heardAt.push(performance.now());
+      });
+      // Four waves of joins 400 ms apart, each spread over every pod: the room is large (> 3) from the first.
+      let n = 0;
+      for (let wave = 0; wave < 4; wave++) {
+        if (wave > 0) await new Promise((r) => setTimeout(r, 400));
+        const joiners = await Promise.all(
+          Array.from({ length: 4 }, () => connect(++n, { name: `w${n}`, protocol: v3 })),
+        );
+        await Promise.all(joiners.map(async (j) => data(await j.join(room))));
+      }
+      await until(watcher, "the final size", () => watcher.latestCount(room)?.count === 17, 10_000);
+      expect(watcher.latestCount(room)).toEqual({ room, version: 17, count: 17 });
+      // The waves took over a second, so the room heard its size more than once, never twice within one.
+      expect(heardAt.length).toBeGreaterThanOrEqual(2);
+      const gaps = heardAt.slice(1).map((t, i) => t - (heardAt[i] as number));
+      expect(Math.min(...gaps)).toBeGreaterThan(900);
+    });
   });
 }
 

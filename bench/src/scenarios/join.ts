@@ -24,6 +24,8 @@ export interface JoinRow {
 }
 
 const ROOM = "storm";
+const POLL_MS = 500;
+const QUIET_MS = 2000;
 
 /** A join storm: `members` connected sockets join one room (concurrency 10 per generator). */
 export async function joinStorm(kind: Kind, profile: Profile, members: number): Promise<JoinRow> {
@@ -51,17 +53,19 @@ export async function joinStorm(kind: Kind, profile: Profile, members: number): 
         { cmd: "join", role: "sub", room: ROOM, concurrency: j.concurrency },
         600_000,
       );
-      // Until a 500 ms window brings no presence event (the coalesced announcements are out).
+      // Until no presence event came for QUIET_MS: longer than a room's size announcements are
+      // apart (1 s, room-wide) plus a pod's coalescing, so the last one is counted.
       let events = 0;
       let bytes = 0;
+      let quietFor = 0;
       const deadline = Date.now() + 120_000;
-      while (Date.now() < deadline) {
-        await sleep(500);
+      while (quietFor < QUIET_MS && Date.now() < deadline) {
+        await sleep(POLL_MS);
         const w = await gens.all<WindowResult>({ cmd: "window" });
         const n = w.reduce((a, x) => a + x.otherEvents, 0);
         events += n;
         bytes += w.reduce((a, x) => a + x.otherBytes, 0);
-        if (n === 0) break;
+        quietFor = n === 0 ? quietFor + POLL_MS : 0;
       }
       const cpu = meter.read();
       markServerProfiles(cluster.serverPids(), "close");
@@ -72,8 +76,8 @@ export async function joinStorm(kind: Kind, profile: Profile, members: number): 
         joined: joined.reduce((n, r) => n + r.ok, 0),
         failed: joined.reduce((n, r) => n + r.failed, 0),
         errors: joined.flatMap((r) => r.errors).slice(0, 3),
-        // The final quiet 500 ms window is not part of the storm.
-        ms: round(Math.max(0, cpu.wallS * 1000 - 500), 0),
+        // The final quiet windows are not part of the storm.
+        ms: round(Math.max(0, cpu.wallS * 1000 - QUIET_MS), 0),
         serverCpuS: round(cpu.cpu.server ?? 0, 3),
         redisCpuS: round(cpu.cpu.redis ?? 0, 3),
         presenceEvents: events,

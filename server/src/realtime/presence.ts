@@ -10,6 +10,11 @@ export const PRESENCE_COALESCE_MS = 250;
 /** ...and a big room less often: one more step per this many local members, up to the max. */
 const COALESCE_STEP_MEMBERS = 200;
 const COALESCE_MAX_MS = 1000;
+/**
+ * A large room hears its size at most this often, over all pods together: per pod, a room
+ * spread over P pods would hear it P times as often, each time one write per member.
+ */
+export const COUNT_INTERVAL_MS = 1000;
 
 /** Each announcement is one write per member: a room of 1,000 hears it every 750 ms-1 s. */
 export const coalesceMs = (localMembers: number) =>
@@ -59,6 +64,8 @@ export class PresenceTracker {
   private readonly timers = new Set<NodeJS.Timeout>();
   /** room -> the latest (highest version) size this pod's store calls saw, for `presence:count`. */
   private readonly sizes = new Map<string, { version: number; count: number }>();
+  /** room -> the latest change whose size must still be announced (a claim is in flight or due). */
+  private readonly counting = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -81,6 +88,7 @@ export class PresenceTracker {
     this.timers.clear();
     this.pending.clear();
     this.sizes.clear();
+    this.counting.clear();
   }
 
   /**
@@ -164,7 +172,7 @@ export class PresenceTracker {
         .to(roomTag(room))
         .except([fullListTag(room), pagedTag(room)])
         .emit("presence:delta", delta);
-      this.io.to(pagedTag(room)).emit("presence:count", { room, version: size.version, count: size.count });
+      this.countSoon(room, version);
     } else {
       this.io.to(roomTag(room)).except(fullListTag(room)).emit("presence:delta", delta);
     }
@@ -176,6 +184,44 @@ export class PresenceTracker {
       // A protocol-1 client sees the list with the next change; its next join has it anyway.
       this.log.debug({ err: (err as Error).message, room }, "presence list for protocol-1 sockets failed");
     }
+  }
+
+  /** Have the room's size announced once it covers `version` (see COUNT_INTERVAL_MS). */
+  private countSoon(room: string, version: number) {
+    const due = this.counting.get(room);
+    this.counting.set(room, Math.max(due ?? 0, version));
+    if (due === undefined) void this.claimCount(room);
+  }
+
+  private async claimCount(room: string) {
+    const version = this.counting.get(room);
+    if (version === undefined) return;
+    let claim: Awaited<ReturnType<PresenceStore["claimCount"]>>;
+    try {
+      claim = await this.store.claimCount(room, version, COUNT_INTERVAL_MS);
+    } catch (err) {
+      // The next change tries again; meanwhile clients keep the last size they heard.
+      this.counting.delete(room);
+      this.log.debug({ err: (err as Error).message, room }, "presence count claim failed");
+      return;
+    }
+    if (!this.counting.has(room)) return; // stopped meanwhile
+    if (claim && "retryInMs" in claim) {
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        void this.claimCount(room);
+      }, claim.retryInMs);
+      timer.unref();
+      this.timers.add(timer);
+      return;
+    }
+    if (claim) {
+      this.noteSize(room, claim.version, claim.count);
+      this.io.to(pagedTag(room)).emit("presence:count", { room, ...claim });
+    }
+    // Changes queued while the claim was out are covered only if the claim read them.
+    if ((this.counting.get(room) ?? 0) > version) void this.claimCount(room);
+    else this.counting.delete(room);
   }
 
   private async tick() {

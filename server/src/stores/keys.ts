@@ -18,6 +18,8 @@ export const roomKeys = (room: string) => {
     presenceNames: `${tag}:presence:names`,
     presenceVersion: `${tag}:presence:version`,
     presenceHolds: `${tag}:presence:holds`,
+    /** When and at which version the room's size was last announced (PRESENCE_CLAIM_COUNT). */
+    presenceCounted: `${tag}:presence:counted`,
     clientId: (authorId: string, clientId: string) => `${tag}:cid:${authorId}:${clientId}`,
   };
 };

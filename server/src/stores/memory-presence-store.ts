@@ -1,6 +1,7 @@
 import type { User } from "@chat/protocol";
 import { nameKey } from "./presence-order.js";
 import {
+  type CountClaim,
   type PresenceAdd,
   type PresenceChange,
   PresenceCursorError,
@@ -25,6 +26,8 @@ interface Room {
 export class MemoryPresenceStore implements PresenceStore {
   private readonly rooms = new Map<string, Room>();
   private readonly versions = new Map<string, number>();
+  /** room -> the version and time of its last size announcement (see claimCount). */
+  private readonly counted = new Map<string, { version: number; at: number }>();
 
   constructor(
     private readonly limits: Pick<StoreLimits, "presenceTtlMs">,
@@ -95,6 +98,21 @@ export class MemoryPresenceStore implements PresenceStore {
     return { ...snapshot, left };
   }
 
+  async claimCount(room: string, version: number, intervalMs: number): Promise<CountClaim> {
+    const current = this.versions.get(room) ?? 0;
+    const r = this.rooms.get(room);
+    if (current === 0 || !r) return null;
+    const now = this.now();
+    const last = this.counted.get(room);
+    if (last && last.version <= current) {
+      if (last.version >= version) return null;
+      const wait = last.at + intervalMs - now;
+      if (wait > 0) return { retryInMs: wait };
+    }
+    this.counted.set(room, { version: current, at: now });
+    return { version: current, count: r.users.size };
+  }
+
   private room(room: string): Room {
     let r = this.rooms.get(room);
     if (!r) {
@@ -109,6 +127,7 @@ export class MemoryPresenceStore implements PresenceStore {
       // Nobody holds a version of an empty room (Redis lets it expire with the rest).
       this.rooms.delete(room);
       this.versions.delete(room);
+      this.counted.delete(room);
     }
   }
 

@@ -2,8 +2,15 @@ import type { User } from "@chat/protocol";
 import { roomKeys } from "./keys.js";
 import { nameKey } from "./presence-order.js";
 import { type RedisClient, script } from "./redis-script.js";
-import { PRESENCE_ADD, PRESENCE_LIST, PRESENCE_REFRESH, PRESENCE_REMOVE } from "./redis-scripts.js";
 import {
+  PRESENCE_ADD,
+  PRESENCE_CLAIM_COUNT,
+  PRESENCE_LIST,
+  PRESENCE_REFRESH,
+  PRESENCE_REMOVE,
+} from "./redis-scripts.js";
+import {
+  type CountClaim,
   type PresenceAdd,
   type PresenceChange,
   PresenceCursorError,
@@ -22,6 +29,7 @@ export class RedisPresenceStore implements PresenceStore {
   private readonly removeScript;
   private readonly refreshScript;
   private readonly listScript;
+  private readonly claimScript;
 
   constructor(
     redis: RedisClient,
@@ -31,6 +39,7 @@ export class RedisPresenceStore implements PresenceStore {
     this.removeScript = script<[Flat]>(redis, PRESENCE_REMOVE, 5);
     this.refreshScript = script<[Flat]>(redis, PRESENCE_REFRESH, 5);
     this.listScript = script<[number, string[], Flat, number, string]>(redis, PRESENCE_LIST, 5);
+    this.claimScript = script<[number, number?, number?]>(redis, PRESENCE_CLAIM_COUNT, 3);
   }
 
   async add(entry: PresenceEntry, page?: PresencePage): Promise<PresenceAdd> {
@@ -84,6 +93,16 @@ export class RedisPresenceStore implements PresenceStore {
       cursor,
     ]);
     return { version, users: parseUsers(users), count, next: next || null, left: parseChanges(room, left) };
+  }
+
+  async claimCount(room: string, version: number, intervalMs: number): Promise<CountClaim> {
+    const k = roomKeys(room);
+    const [status, a = 0, b = 0] = await this.claimScript(
+      [k.presenceVersion, k.presenceUsers, k.presenceCounted],
+      [this.limits.presenceTtlMs, version, intervalMs],
+    );
+    if (status === 1) return { version: a, count: b };
+    return status === -1 ? { retryInMs: a } : null;
   }
 }
 

@@ -325,3 +325,26 @@ ${PRESENCE_COMMON}
 local list, cursor = users(tonumber(ARGV[2]), ARGV[3])
 return {version(), list, left, redis.call('HLEN', KEYS[2]), cursor}
 `;
+
+/**
+ * KEYS: version, users, counted. ARGV: ttlMs, version the caller needs announced, intervalMs.
+ * Returns {1, version, count} (announce it), {-1, retry in ms} or {0}: nothing to do, because an
+ * announcement at a version at or above the caller's went out (a room that expired and started
+ * over has a lower version than the one recorded: that record is void) or the room is gone.
+ * No sweep: the count is the users hash at that version, whichever way its leaves are announced.
+ */
+export const PRESENCE_CLAIM_COUNT = `
+${NOW_MS}
+local v = tonumber(redis.call('GET', KEYS[1]) or '0')
+if v == 0 then return {0} end
+local rec = redis.call('HMGET', KEYS[3], 'v', 'at')
+local av, at = tonumber(rec[1] or '-1'), tonumber(rec[2] or '0')
+if av <= v then
+  if av >= tonumber(ARGV[2]) then return {0} end
+  local wait = at + tonumber(ARGV[3]) - now
+  if wait > 0 then return {-1, wait} end
+end
+redis.call('HSET', KEYS[3], 'v', v, 'at', now)
+redis.call('PEXPIRE', KEYS[3], tonumber(ARGV[1]) * 2)
+return {1, v, redis.call('HLEN', KEYS[2])}
+`;

@@ -107,6 +107,7 @@ export function trackActivity(
     },
     remove: (entry) => presence.remove(entry),
     list: (room, page) => presence.list(room, page),
+    claimCount: (room, version, intervalMs) => presence.claimCount(room, version, intervalMs),
   };
   return { messages: tracked, presence: trackedPresence };
 }

@@ -120,7 +120,17 @@ export interface PresenceStore {
   refresh(entries: PresenceEntry[]): Promise<PresenceChange[]>;
   /** Live users of a room (or a page of them), one per user id, in no particular order. */
   list(room: string, page?: PresencePage): Promise<PresenceList & { left: PresenceChange[] }>;
+  /**
+   * Claim the room's next size announcement (`presence:count` of a large room), so that however
+   * many pods made changes, the room hears its size at most once per `intervalMs`. `version` is
+   * the latest change the caller must see announced. Answers the size to announce (the caller
+   * won the claim), `{ retryInMs }` (an announcement went out less than `intervalMs` ago, before
+   * that change: ask again then), or null (one already covered it, or the room is gone).
+   */
+  claimCount(room: string, version: number, intervalMs: number): Promise<CountClaim>;
 }
+
+export type CountClaim = { version: number; count: number } | { retryInMs: number } | null;
 
 export interface PresenceAdd extends PresenceList {
   added: boolean;

@@ -417,6 +417,16 @@ export function storeSuite(name: string, create: StoresFactory, wait: (ms: numbe
       );
     });
 
+    it("returns names exactly as given: quotes, slashes, backslashes, accents and emoji", async () => {
+      const { stores, room } = await create();
+      const r = room("names");
+      const odd = { id: "u_odd", name: 'Zoë "the" /slash\\ 🚀' };
+      await stores.presence.add({ room: r, connId: "a", user: alice });
+      const added = await stores.presence.add({ room: r, connId: "b", user: odd }, { limit: 5 });
+      expect(sortUsers(added.users)).toEqual(sortUsers([alice, odd]));
+      expect(sortUsers((await stores.presence.list(r)).users)).toEqual(sortUsers([alice, odd]));
+    });
+
     it("gives a room of at most the page limit in full, with its count and no cursor", async () => {
       const { stores, room } = await create();
       const r = room("small");
@@ -474,6 +484,31 @@ export function storeSuite(name: string, create: StoresFactory, wait: (ms: numbe
         expect((await stores.presence.list(r)).users).toHaveLength(size);
       });
     }
+
+    it("lets one caller announce a room's size per interval, and never leaves the latest change unannounced", async () => {
+      const { stores, room } = await create();
+      const r = room("claims");
+      const p = stores.presence;
+      expect(await p.claimCount(r, 1, 10_000)).toBeNull(); // no such room
+      const carol = { id: "u_carol", name: "carol" };
+      await p.add({ room: r, connId: "a", user: alice });
+      await p.add({ room: r, connId: "b", user: bob });
+      // Two pods that made changes 1 and 2: the first claim covers both, the second has nothing to do.
+      expect(await p.claimCount(r, 1, 10_000)).toEqual({ version: 2, count: 2 });
+      expect(await p.claimCount(r, 2, 10_000)).toBeNull();
+      // A change after that announcement waits for the interval: the claim says how long.
+      await p.add({ room: r, connId: "c", user: carol });
+      const early = await p.claimCount(r, 3, 10_000);
+      expect(early).toEqual({ retryInMs: expect.any(Number) });
+      const retryInMs = (early as { retryInMs: number }).retryInMs;
+      expect(retryInMs).toBeGreaterThan(9_000);
+      expect(retryInMs).toBeLessThanOrEqual(10_000);
+      // Once the interval is over, it is announced at the room's latest version.
+      await p.remove({ room: r, connId: "a", user: alice });
+      await wait(60);
+      expect(await p.claimCount(r, 3, 50)).toEqual({ version: 4, count: 2 });
+      expect(await p.claimCount(r, 4, 50)).toBeNull();
+    });
 
     it("refuses a cursor it cannot read, before any change, and survives a made-up one", async () => {
       const { stores, room } = await create();
