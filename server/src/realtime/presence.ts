@@ -15,6 +15,12 @@ const COALESCE_MAX_MS = 1000;
  * spread over P pods would hear it P times as often, each time one write per member.
  */
 export const COUNT_INTERVAL_MS = 1000;
+/**
+ * Users in the first page of a large room (the join ack's, or an answer without a cursor): about
+ * what a member list shows at once. Every join of a storm, and every re-join of a rollout, carries
+ * it; "show more" pages hold up to PRESENCE_LIST_MAX.
+ */
+export const FIRST_PAGE_USERS = 25;
 
 /** Each announcement is one write per member: a room of 1,000 hears it every 750 ms-1 s. */
 export const coalesceMs = (localMembers: number) =>
@@ -120,15 +126,17 @@ export class PresenceTracker {
 
   /** The room's full list; `paged`: a page of it when large or when `cursor` continues a walk. */
   async list(room: string, paged = false, cursor?: string): Promise<PresenceList> {
-    const page = this.page(paged);
-    const { left, ...list } = await this.store.list(room, page && cursor !== undefined ? { ...page, cursor } : page);
+    const { left, ...list } = await this.store.list(room, this.page(paged, cursor));
     this.queue(left, "left");
     if (this.local.has(room)) this.noteSize(room, list.version, list.count);
     return list;
   }
 
-  private page(paged: boolean): PresencePage | undefined {
-    return paged ? { limit: this.listMax } : undefined;
+  /** A first page (no cursor) is small, the pages after it hold up to listMax users. */
+  private page(paged: boolean, cursor?: string): PresencePage | undefined {
+    if (!paged) return undefined;
+    if (cursor !== undefined) return { limit: this.listMax, cursor };
+    return { limit: this.listMax, size: Math.min(this.listMax, FIRST_PAGE_USERS) };
   }
 
   /** Versions grow with every change, so the highest one seen has the latest count. */

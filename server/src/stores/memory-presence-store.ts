@@ -139,7 +139,7 @@ export class MemoryPresenceStore implements PresenceStore {
       return { version, users, count, next: null };
     }
     const from = page.cursor === undefined ? 0 : offsetOf(page.cursor);
-    const to = from + Math.max(1, Math.floor(page.limit));
+    const to = from + Math.max(1, Math.floor(page.size ?? page.limit));
     const users: User[] = [];
     let i = 0;
     for (const [id, u] of r.users) {

@@ -51,6 +51,7 @@ export class RedisPresenceStore implements PresenceStore {
       nameKey(user.name),
       member(entry),
       pageLimit(page),
+      pageSize(page),
     ]);
     return {
       added: added === 1,
@@ -91,6 +92,7 @@ export class RedisPresenceStore implements PresenceStore {
       this.limits.presenceTtlMs,
       pageLimit(page),
       cursor,
+      pageSize(page),
     ]);
     return { version, users: parseUsers(users), count, next: next || null, left: parseChanges(room, left) };
   }
@@ -113,6 +115,7 @@ const keys = (room: string) => {
 
 /** 0 asks the scripts for every user. */
 const pageLimit = (page?: PresencePage) => (page ? Math.max(1, Math.floor(page.limit)) : 0);
+const pageSize = (page?: PresencePage) => (page ? Math.max(1, Math.floor(page.size ?? page.limit)) : 0);
 
 const MAX_SCAN_CURSOR = 2n ** 64n - 1n;
 

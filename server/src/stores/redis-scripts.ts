@@ -238,12 +238,13 @@ local function keep()
   for _, i in ipairs({1, 2, 3, 4, 5}) do redis.call('PEXPIRE', KEYS[i], ttl * 2) end
 end
 local function version() return tonumber(redis.call('GET', KEYS[4]) or '0') end
--- The users for a page limit (0: all) and a cursor ('' = none): flat {userId, name, ...} and the
--- next cursor ('' when these end the walk). A room of at most limit users without a cursor gets
--- all of them (HGETALL); else HSCAN pages it (about limit each, possibly repeating some). A small
+-- The users for a page limit (0: all), a cursor ('' = none) and a page size: flat {userId, name,
+-- ...} and the next cursor ('' when these end the walk). A room of at most limit users without a
+-- cursor gets all of them (HGETALL); else HSCAN pages it (about size each, possibly repeating
+-- some). A small
 -- hash (listpack) answers HSCAN with all of it at once, so it is paged by position instead: such
 -- cursors are '0' followed by the offset, which no HSCAN cursor looks like.
-local function users(limit, cursor)
+local function users(limit, cursor, size)
   if limit == 0 or (cursor == '' and redis.call('HLEN', KEYS[2]) <= limit) then
     return redis.call('HGETALL', KEYS[2]), ''
   end
@@ -256,12 +257,12 @@ local function users(limit, cursor)
     from = '0'
     offset = tonumber(string.sub(cursor, 2))
   end
-  local res = redis.call('HSCAN', KEYS[2], from, 'COUNT', limit)
+  local res = redis.call('HSCAN', KEYS[2], from, 'COUNT', size)
   if offset and res[1] == '0' then
     local flat, out = res[2], {}
-    local stop = math.min(#flat, (offset + limit) * 2)
+    local stop = math.min(#flat, (offset + size) * 2)
     for i = offset * 2 + 1, stop do out[#out + 1] = flat[i] end
-    if stop < #flat then return out, '0' .. string.format('%d', offset + limit) end
+    if stop < #flat then return out, '0' .. string.format('%d', offset + size) end
     return out, ''
   end
   if res[1] == '0' then return res[2], '' end
@@ -269,7 +270,7 @@ local function users(limit, cursor)
 end`;
 
 /**
- * ARGV: ttlMs, userId, name, nameKey, member, page limit (0 = all). Returns
+ * ARGV: ttlMs, userId, name, nameKey, member, page limit (0 = all), page size. Returns
  * {1, version, joined (version|0), left, users, count, next} or {0, version, 0, left, {}, count, ''}
  * when a present user of another id holds the name; users is the flat list (see users()) after
  * the change (the joiner's ack needs it, so it comes in the same round trip).
@@ -300,7 +301,7 @@ else
   redis.call('HSET', KEYS[5], ARGV[2], cjson.encode(r))
 end
 keep()
-local list, cursor = users(tonumber(ARGV[6]), '')
+local list, cursor = users(tonumber(ARGV[6]), '', tonumber(ARGV[7]))
 return {1, version(), joined, left, list, redis.call('HLEN', KEYS[2]), cursor}
 `;
 
@@ -319,10 +320,10 @@ if redis.call('EXISTS', KEYS[1]) == 1 then keep() end
 return {left}
 `;
 
-/** ARGV: ttlMs, page limit (0 = all), cursor ('' = none). Returns {version, users, left, count, next}. */
+/** ARGV: ttlMs, page limit (0 = all), cursor ('' = none), page size. Returns {version, users, left, count, next}. */
 export const PRESENCE_LIST = `
 ${PRESENCE_COMMON}
-local list, cursor = users(tonumber(ARGV[2]), ARGV[3])
+local list, cursor = users(tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]))
 return {version(), list, left, redis.call('HLEN', KEYS[2]), cursor}
 `;
 

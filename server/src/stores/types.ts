@@ -83,12 +83,14 @@ export interface PresenceList {
 
 /**
  * Which users to return. Without it, all of them (protocol 1 and 2). With it: all of them when
- * the room has at most `limit` and no cursor is given, else a page of about `limit` users from
- * `cursor` (absent: a walk's start). Like Redis SCAN, a walk may repeat or miss users that join or
- * leave during it. A cursor the store cannot read throws PresenceCursorError before any change.
+ * the room has at most `limit` and no cursor is given, else a page of about `size` (default
+ * `limit`) users from `cursor` (absent: a walk's start). Like Redis SCAN, a walk may repeat or
+ * miss users that join or leave during it. A cursor the store cannot read throws
+ * PresenceCursorError before any change.
  */
 export interface PresencePage {
   limit: number;
+  size?: number;
   cursor?: string;
 }
 
