@@ -205,7 +205,8 @@ export interface JoinResult {
   presenceCount?: number;
   /**
    * Protocol 3: null when `presence` is the full list; otherwise the room is large, `presence` is a
-   * first page (about `limits.presenceListMax` users) and this cursor asks `room:presence` for the next.
+   * first page (about 25 users, or `limits.presenceListMax` if smaller) and this cursor asks
+   * `room:presence` for the next.
    */
   presenceNext?: string | null;
   /** True when `since` pointed below the oldest kept message: `messages` is then the latest page and the client should reset the room. */
@@ -242,8 +243,8 @@ export interface PresenceSnapshot {
 
 /**
  * A large room's size (protocol 3), sent instead of `presence:delta` while the room has more than
- * `limits.presenceListMax` users: one per pod's coalesced announcement. Keep the one with the
- * highest `version` (events of two pods may arrive in either order).
+ * `limits.presenceListMax` users: at most one a second for the whole room, and one after its
+ * latest change. Keep the one with the highest `version` (they may arrive out of order).
  */
 export interface PresenceCount {
   room: string;
