@@ -9,13 +9,15 @@ import { chatSuite, data, suiteEnv } from "./support/chat-suite.js";
 import { startNodes, stopNodes } from "./support/nodes.js";
 import { RawClient, until } from "./support/raw-client.js";
 import { storedStrings, storeSuite, suiteLimits } from "./support/store-suite.js";
+import { windowLimitSuite } from "./support/window-limit-suite.js";
 
 /** The same stores, handlers and pods on a real 3-master Redis Cluster (REDIS_CLUSTER_NODES). */
 let cluster: RedisClusterHandle;
 let client: Cluster;
+const seeds = () => cluster.seeds.split(",").map((s) => ({ host: "127.0.0.1", port: Number(s.split(":")[1]) }));
 beforeAll(async () => {
   cluster = await startRedisCluster(3);
-  client = new Cluster(cluster.seeds.split(",").map((s) => ({ host: "127.0.0.1", port: Number(s.split(":")[1]) })));
+  client = new Cluster(seeds());
 }, 60_000);
 afterAll(async () => {
   client?.disconnect();
@@ -43,6 +45,13 @@ storeSuite(
   },
   (ms) => new Promise((r) => setTimeout(r, ms)),
 );
+
+// Each pod its own Cluster client; there every address' count travels in a pipeline of its own.
+windowLimitSuite("a Redis Cluster", async () => {
+  const pod = new Cluster(seeds(), { enableOfflineQueue: false });
+  await new Promise((resolve) => pod.once("ready", resolve));
+  return pod;
+});
 
 chatSuite("three pods on a Redis Cluster", async () => {
   const nodes = await startNodes(3, { ...suiteEnv, REDIS_CLUSTER_NODES: cluster.seeds });
