@@ -1,4 +1,5 @@
-import type { RedisClient } from "../stores/redis-script.js";
+import { type RedisClient, script } from "../stores/redis-script.js";
+import { WINDOW_COUNT } from "../stores/redis-scripts.js";
 import type { Verdict } from "./rate-limits.js";
 
 export interface WindowLimitOptions {
@@ -34,8 +35,9 @@ interface Entry {
  * "address" for its key.
  *
  * Each pod counts handshakes per address in process, in fixed windows aligned to the epoch (so all
- * pods agree on where a window starts), and settles with Redis in batches: one pipelined INCRBY +
- * PEXPIREAT per address every `flushMs`, or at once when an address' unacknowledged count reaches
+ * pods agree on where a window starts), and settles with Redis in batches: one script per batch
+ * (WINDOW_COUNT: an INCRBY + PEXPIREAT per address inside Redis, one command on the wire) every
+ * `flushMs`, or at once when an address' unacknowledged count reaches
  * a chunk of max(1, ⌊limit / 20⌋). A handshake is admitted while `known + unacknowledged < limit`,
  * where `known` is the address' global count from the last reply; at a full chunk further
  * handshakes of that address wait for the reply instead of being decided blind.
@@ -56,6 +58,7 @@ export class WindowLimit {
   private readonly windowMs: number;
   private readonly chunk: number;
   private readonly redis: RedisClient | undefined;
+  private readonly countScript: (keys: string[], args: number[]) => Promise<number[]>;
   private readonly keyPrefix: string;
   private readonly flushMs: number;
   private readonly now: () => number;
@@ -71,6 +74,7 @@ export class WindowLimit {
     this.windowMs = opts.windowMs;
     this.chunk = Math.max(1, Math.floor(opts.limit / 20));
     this.redis = opts.redis;
+    this.countScript = opts.redis ? script<number[]>(opts.redis, WINDOW_COUNT) : async () => [];
     this.keyPrefix = opts.keyPrefix ?? "chat:rl:conn:ip";
     this.flushMs = opts.flushMs ?? 200;
     this.now = opts.now ?? Date.now;
@@ -133,20 +137,21 @@ export class WindowLimit {
       entry.unsent = 0;
     }
     this.dirty.clear();
-    // A Cluster pipeline must stay within one slot, so there each address travels alone.
+    // A Cluster script must stay within one slot, so there each address travels alone.
     const groups = redis.isCluster ? batch.map((b) => [b]) : [batch];
     for (const group of groups) {
-      const pipeline = redis.pipeline();
+      const keys: string[] = [];
+      const args: number[] = [];
       for (const { entry, sent } of group) {
-        const key = `${this.keyPrefix}:${entry.window}:${entry.ip}`;
+        keys.push(`${this.keyPrefix}:${entry.window}:${entry.ip}`);
         // Kept one window past its end, so a pod whose clock lags a little still finds it.
-        pipeline.incrby(key, sent).pexpireat(key, (entry.window + 2) * this.windowMs);
+        args.push(sent, (entry.window + 2) * this.windowMs);
       }
-      pipeline.exec().then(
-        (replies) => {
+      this.countScript(keys, args).then(
+        (counts) => {
           group.forEach(({ entry, sent }, i) => {
-            const [err, count] = replies?.[i * 2] ?? [new Error("no reply")];
-            if (!err && typeof count === "number") entry.known = Math.max(entry.known, count);
+            const count = counts[i];
+            if (typeof count === "number") entry.known = Math.max(entry.known, count);
             this.settle(entry, sent);
           });
         },

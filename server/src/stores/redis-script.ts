@@ -6,15 +6,17 @@ export type RedisClient = Redis | Cluster;
 /**
  * A Lua script called by its SHA1 (EVALSHA), loaded on first use or after a Redis restart
  * (NOSCRIPT). On a cluster the first key picks the node, which is why all keys share a hash tag.
+ * Without `numberOfKeys`, every call passes as many as it has.
  */
-export function script<T>(redis: RedisClient, lua: string, numberOfKeys: number) {
+export function script<T>(redis: RedisClient, lua: string, numberOfKeys?: number) {
   const sha = createHash("sha1").update(lua).digest("hex");
   return async (keys: string[], args: (string | number)[]): Promise<T> => {
+    const n = numberOfKeys ?? keys.length;
     try {
-      return (await redis.evalsha(sha, numberOfKeys, ...keys, ...args)) as T;
+      return (await redis.evalsha(sha, n, ...keys, ...args)) as T;
     } catch (err) {
       if (!(err instanceof Error) || !err.message.startsWith("NOSCRIPT")) throw err;
-      return (await redis.eval(lua, numberOfKeys, ...keys, ...args)) as T;
+      return (await redis.eval(lua, n, ...keys, ...args)) as T;
     }
   };
 }

@@ -349,3 +349,17 @@ redis.call('HSET', KEYS[3], 'v', v, 'at', now)
 redis.call('PEXPIRE', KEYS[3], tonumber(ARGV[1]) * 2)
 return {1, v, redis.call('HLEN', KEYS[2])}
 `;
+
+/**
+ * KEYS: window counters (all in one slot on a Cluster). ARGV: increment, expire-at (epoch ms),
+ * per key. Returns each counter after its increment: one command for a WindowLimit batch
+ * instead of an INCRBY and a PEXPIREAT per key.
+ */
+export const WINDOW_COUNT = `
+local out = {}
+for i, key in ipairs(KEYS) do
+  out[i] = redis.call('INCRBY', key, ARGV[2 * i - 1])
+  redis.call('PEXPIREAT', key, ARGV[2 * i])
+end
+return out
+`;

@@ -33,7 +33,12 @@ export function windowLimitSuite(name: string, connect: () => Promise<RedisClien
       const nodes = client instanceof Cluster ? client.nodes("master") : [client];
       const keys = (await Promise.all(nodes.map((n) => n.keys(`${prefix}:*:${ip}`)))).flat();
       expect(keys.length).toBeLessThanOrEqual(1);
-      return keys.length === 0 ? 0 : Number(await client.get(keys[0] as string));
+      if (keys.length === 0) return 0;
+      // Every counter expires, one window after its own has ended.
+      const ttl = await client.pttl(keys[0] as string);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(2 * 60_000);
+      return Number(await client.get(keys[0] as string));
     };
 
     it("one pod is exact: a burst past the limit admits exactly the limit, and Redis holds that count", async () => {
