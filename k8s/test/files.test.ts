@@ -330,6 +330,12 @@ describe("haproxy/haproxy.cfg", () => {
     expect(directive("default-server ")).toMatch(/\bcheck\b.*\binit-addr last,libc,none\b/);
   });
 
+  it("sends small WebSocket frames at once instead of letting the kernel hold them (Nagle)", () => {
+    // Without it, messages through HAProxy arrived up to ~200 ms late at p99 (pnpm bench rollout
+    // via the rig: steady p99 33–191 ms against 16–18 ms with it; see docs/performance.md).
+    expect(lines).toContain("option http-no-delay");
+  });
+
   it("keeps idle sockets and long-polls alive well past the Socket.IO heartbeat", () => {
     const timeout = (name: string) => seconds(directive(`timeout ${name} `)?.split(/\s+/)[2]);
     expect(timeout("tunnel")).toBeGreaterThanOrEqual(3600);
