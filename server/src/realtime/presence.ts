@@ -73,6 +73,7 @@ export class PresenceTracker {
   /** room -> the latest change whose size must still be announced (a claim is in flight or due). */
   private readonly counting = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
 
   constructor(
     private readonly io: ChatServer,
@@ -89,11 +90,15 @@ export class PresenceTracker {
   }
 
   stop() {
+    this.stopped = true;
     clearInterval(this.timer);
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     this.pending.clear();
     this.sizes.clear();
+    // A size still owed goes out now, ahead of the interval: a pod that leaves must not take a
+    // room's last announcement with it (best effort: Redis may be going away too).
+    for (const room of this.counting.keys()) void this.claimCount(room, 0);
     this.counting.clear();
   }
 
@@ -201,35 +206,39 @@ export class PresenceTracker {
     if (due === undefined) void this.claimCount(room);
   }
 
-  private async claimCount(room: string) {
+  private async claimCount(room: string, intervalMs = COUNT_INTERVAL_MS) {
     const version = this.counting.get(room);
     if (version === undefined) return;
     let claim: Awaited<ReturnType<PresenceStore["claimCount"]>>;
     try {
-      claim = await this.store.claimCount(room, version, COUNT_INTERVAL_MS);
+      claim = await this.store.claimCount(room, version, intervalMs);
     } catch (err) {
-      // The next change tries again; meanwhile clients keep the last size they heard.
-      this.counting.delete(room);
+      // Kept and tried again: the room's last change must not go unannounced because Redis
+      // blinked (clients keep the last size they heard meanwhile).
       this.log.debug({ err: (err as Error).message, room }, "presence count claim failed");
+      if (!this.stopped) this.claimLater(room, COUNT_INTERVAL_MS);
       return;
     }
-    if (!this.counting.has(room)) return; // stopped meanwhile
-    if (claim && "retryInMs" in claim) {
-      const timer = setTimeout(() => {
-        this.timers.delete(timer);
-        void this.claimCount(room);
-      }, claim.retryInMs);
-      timer.unref();
-      this.timers.add(timer);
-      return;
-    }
-    if (claim) {
-      this.noteSize(room, claim.version, claim.count);
+    // A won claim is announced even if this pod stopped meanwhile: the store has it as sent, so
+    // no other pod will send it. A room no longer large heard its changes as deltas instead.
+    if (claim && !("retryInMs" in claim) && claim.count > this.listMax) {
+      if (!this.stopped) this.noteSize(room, claim.version, claim.count);
       this.io.to(pagedTag(room)).emit("presence:count", { room, ...claim });
     }
+    if (this.stopped) return;
+    if (claim && "retryInMs" in claim) return this.claimLater(room, claim.retryInMs);
     // Changes queued while the claim was out are covered only if the claim read them.
     if ((this.counting.get(room) ?? 0) > version) void this.claimCount(room);
     else this.counting.delete(room);
+  }
+
+  private claimLater(room: string, ms: number) {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      void this.claimCount(room);
+    }, ms);
+    timer.unref();
+    this.timers.add(timer);
   }
 
   private async tick() {

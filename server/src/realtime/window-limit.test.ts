@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { RedisClient } from "../stores/redis-script.js";
 import type { Verdict } from "./rate-limits.js";
 import { WindowLimit } from "./window-limit.js";
 
@@ -31,6 +32,26 @@ describe("connection limit, in process (embedded mode)", () => {
       true,
       false,
     ]);
+    limit.close();
+  });
+});
+
+describe("connection limit, settling a flood of addresses", () => {
+  it("sends one flush's addresses in scripts of at most 500 keys, and counts every one", async () => {
+    const calls: number[] = [];
+    // Just enough of a Redis client for WindowLimit: EVALSHA of its script, answering each counter.
+    const redis = {
+      isCluster: false,
+      evalsha: async (_sha: string, keys: number, ...rest: (string | number)[]) => {
+        calls.push(keys);
+        return rest.slice(keys).filter((_, i) => i % 2 === 0);
+      },
+    } as unknown as RedisClient;
+    const limit = new WindowLimit({ limit: 5, windowMs: 60_000, redis });
+    const ips = Array.from({ length: 1200 }, (_, i) => `10.1.${i >> 8}.${i & 255}`);
+    expect(ips.map((ip) => (limit.check(ip) as Verdict).ok).every(Boolean)).toBe(true);
+    await new Promise((r) => setImmediate(r));
+    expect(calls).toEqual([500, 500, 200]);
     limit.close();
   });
 });

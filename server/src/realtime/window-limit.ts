@@ -137,8 +137,10 @@ export class WindowLimit {
       entry.unsent = 0;
     }
     this.dirty.clear();
-    // A Cluster script must stay within one slot, so there each address travels alone.
-    const groups = redis.isCluster ? batch.map((b) => [b]) : [batch];
+    // A Cluster script must stay within one slot, so there each address travels alone; elsewhere
+    // a flood of addresses goes in scripts of SCRIPT_KEYS, each short for Redis to run and within
+    // what a call's arguments may hold.
+    const groups = redis.isCluster ? batch.map((b) => [b]) : chunks(batch, SCRIPT_KEYS);
     for (const group of groups) {
       const keys: string[] = [];
       const args: number[] = [];
@@ -173,6 +175,14 @@ export class WindowLimit {
       if (entry.window < window && entry.inFlight === 0 && entry.waiters.length === 0) this.entries.delete(ip);
     }
   }
+}
+
+const SCRIPT_KEYS = 500;
+
+function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }
 
 function wake(entry: Entry): void {

@@ -346,7 +346,9 @@ if av <= v then
   if wait > 0 then return {-1, wait} end
 end
 redis.call('HSET', KEYS[3], 'v', v, 'at', now)
-redis.call('PEXPIRE', KEYS[3], tonumber(ARGV[1]) * 2)
+-- Never outliving the version it records: a room that starts over must not find it.
+local left = redis.call('PTTL', KEYS[1])
+if left > 0 then redis.call('PEXPIRE', KEYS[3], left) else redis.call('PEXPIRE', KEYS[3], tonumber(ARGV[1]) * 2) end
 return {1, v, redis.call('HLEN', KEYS[2])}
 `;
 
