@@ -60,6 +60,14 @@ describe("a large room's size announcements", () => {
   };
   const counts = (sent: Sent[]) => sent.filter((s) => s.event === "presence:count").map((s) => s.payload);
   const user = (i: number) => ({ room: "r", connId: `c${i}`, user: { id: `u${i}`, name: `user ${i}` } });
+  /** A tracker (PRESENCE_LIST_MAX 3) over `store`, and a room of five that its first announcement made large. */
+  const largeRoom = async (store = new MemoryPresenceStore({ presenceTtlMs: 60_000 })) => {
+    const { io, sent } = recorder();
+    const t = new PresenceTracker(io, store, silent, 60_000, 3);
+    for (let i = 0; i < 5; i++) await t.join(user(i), true);
+    await vi.advanceTimersByTimeAsync(300);
+    return { t, sent };
+  };
 
   beforeEach(() => {
     vi.useFakeTimers({ now: 1_000_000 });
@@ -69,10 +77,7 @@ describe("a large room's size announcements", () => {
   });
 
   it("never tells a room that is no longer large its size", async () => {
-    const { io, sent } = recorder();
-    const t = new PresenceTracker(io, new MemoryPresenceStore({ presenceTtlMs: 60_000 }), silent, 60_000, 3);
-    for (let i = 0; i < 5; i++) await t.join(user(i), true);
-    await vi.advanceTimersByTimeAsync(300);
+    const { t, sent } = await largeRoom();
     expect(counts(sent)).toEqual([{ room: "r", version: 5, count: 5 }]);
     // A sixth joins: its count is due a second after the first one...
     await t.join(user(5), true);
@@ -87,15 +92,12 @@ describe("a large room's size announcements", () => {
   });
 
   it("tries a failed claim again, so the room still hears its final size", async () => {
-    const { io, sent } = recorder();
     const store = new MemoryPresenceStore({ presenceTtlMs: 60_000 });
     const claim = store.claimCount.bind(store);
     let failures = 1;
     store.claimCount = (...args) =>
       failures-- > 0 ? Promise.reject(new Error("Connection is closed.")) : claim(...args);
-    const t = new PresenceTracker(io, store, silent, 60_000, 3);
-    for (let i = 0; i < 5; i++) await t.join(user(i), true);
-    await vi.advanceTimersByTimeAsync(300);
+    const { t, sent } = await largeRoom(store);
     expect(counts(sent)).toEqual([]);
     await vi.advanceTimersByTimeAsync(1100);
     expect(counts(sent)).toEqual([{ room: "r", version: 5, count: 5 }]);
@@ -103,10 +105,7 @@ describe("a large room's size announcements", () => {
   });
 
   it("announces a size still owed when the pod stops, instead of taking it along", async () => {
-    const { io, sent } = recorder();
-    const t = new PresenceTracker(io, new MemoryPresenceStore({ presenceTtlMs: 60_000 }), silent, 60_000, 3);
-    for (let i = 0; i < 5; i++) await t.join(user(i), true);
-    await vi.advanceTimersByTimeAsync(300);
+    const { t, sent } = await largeRoom();
     await t.join(user(5), true);
     await vi.advanceTimersByTimeAsync(300); // its claim came too early: due in ~700 ms
     expect(counts(sent)).toHaveLength(1);
